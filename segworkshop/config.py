@@ -1,0 +1,319 @@
+"""The ``workshop.yaml`` model: what data, which unit, what success means, which segments.
+
+Parsing validates as it goes and raises :class:`~segworkshop.errors.ConfigError` with the key's dotted path,
+what was found, and the fix. Paths in the file are relative to the file itself.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from .errors import ConfigError, did_you_mean
+
+UNITS = ("user", "account")
+SUCCESS_KINDS = ("event", "any_of", "all_of", "sequence")
+TIME_UNITS = ("auto", "s", "ms", "us", "ns")
+CANONICAL = ("user_id", "event", "timestamp", "session_id", "account_id")
+OPERATORS = ("==", "!=", ">", ">=", "<", "<=", "in", "not_in")
+FIRST_EVENT = "first_event"
+
+TOP_KEYS = ("title", "data", "unit", "success", "segments", "privacy", "engine", "participants")
+DATA_KEYS = ("events", "users", "accounts", "preset", "columns", "time_unit")
+SUCCESS_KEYS = ("event", "any_of", "all_of", "sequence", "where", "within_days", "start", "name")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One property filter on a step: ``column op value`` (``in``/``not_in`` take a list)."""
+
+    column: str
+    op: str
+    value: Any
+
+    def describe(self) -> str:
+        return f"{self.column} {self.op} {self.value!r}"
+
+
+@dataclass(frozen=True)
+class Step:
+    """An event, optionally restricted by property filters (e.g. purchase where plan = 'pro')."""
+
+    event: str
+    where: tuple[Condition, ...] = ()
+
+    def describe(self) -> str:
+        if not self.where:
+            return self.event
+        return f"{self.event} where " + " and ".join(c.describe() for c in self.where)
+
+
+@dataclass(frozen=True)
+class SuccessDefinition:
+    """What success means: one event, any of / all of several, or an ordered sequence, optionally in a window.
+
+    ``within_days`` is inclusive and counted from the start: the unit's first event, or its first
+    occurrence of the ``start`` step (units that never start are left out, and counted).
+    """
+
+    kind: Literal["event", "any_of", "all_of", "sequence"]
+    steps: tuple[Step, ...]
+    within_days: float | None = None
+    start: Step | None = None  # None: the unit's first event
+
+    @property
+    def events(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(s.event for s in self.steps))
+
+    def describe(self) -> str:
+        joiner = {"event": "", "any_of": " or ", "all_of": " and ", "sequence": " → "}[self.kind]
+        text = joiner.join(s.describe() for s in self.steps) if self.kind != "event" else self.steps[0].describe()
+        if self.kind in ("any_of", "all_of") and len(self.steps) > 1:
+            text = f"{self.kind.replace('_', ' ')}: {text}"
+        if self.within_days is not None:
+            days = int(self.within_days) if float(self.within_days).is_integer() else self.within_days
+            text += f" within {days} days"
+        start = "first event" if self.start is None else self.start.describe()
+        return f"{text} (from {start})"
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the data is and how its columns map onto events(user_id, event, timestamp, …)."""
+
+    events: Any
+    users: Any = None
+    accounts: Any = None
+    preset: str | None = None
+    columns: Mapping[str, Any] = field(default_factory=dict)
+    time_unit: str = "auto"
+
+
+@dataclass(frozen=True)
+class WorkshopConfig:
+    """A validated workshop: the parsed ``workshop.yaml`` (or its Python equivalent)."""
+
+    data: DataConfig
+    success: SuccessDefinition
+    unit: str = "user"
+    title: str = "Segmentation workshop"
+    segments: tuple[Any, ...] = ()
+    privacy_min_units: int = 10
+    engine: Any = None
+    participants: tuple[str, ...] = ()
+    path: Path | None = None  # the yaml file, when read from one
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent if self.path is not None else Path.cwd()
+
+    def with_data(self, **kwargs: Any) -> WorkshopConfig:
+        """A copy with some data sources replaced (e.g. a DataFrame instead of a path)."""
+        return replace(self, data=replace(self.data, **kwargs))
+
+
+def load_config(path: str | Path) -> WorkshopConfig:
+    """Read and validate a workshop.yaml file."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "workshop.yaml"
+    if not path.exists():
+        raise ConfigError(
+            f"{path}: no such file. Create one with `segworkshop init DIR --events PATH`, "
+            "or pass the path of an existing workshop.yaml."
+        )
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}: not valid YAML{where}: {problem}. Check the indentation and quoting.") from None
+    return parse_config(raw, path=path.resolve())
+
+
+def parse_config(raw: Any, path: Path | None = None) -> WorkshopConfig:
+    """Validate a workshop mapping (as read from YAML, or built in Python)."""
+    where = f"{path}: " if path else ""
+    if raw is None:
+        raise ConfigError(f"{where}the file is empty. It needs at least `data: {{events: …}}` and `success: …`.")
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}expected a mapping of keys (data, unit, success, …), found {_kind(raw)}.")
+    _unknown_keys(raw, TOP_KEYS, "", where)
+    if "data" not in raw:
+        raise ConfigError(f"{where}missing key `data`. Add `data: {{events: path/to/events.parquet}}`.")
+    if "success" not in raw:
+        raise ConfigError(f"{where}missing key `success`. Add e.g. `success: {{event: purchase, within_days: 14}}`.")
+    unit = raw.get("unit", "user")
+    if unit not in UNITS:
+        raise ConfigError(f"{where}`unit` is {unit!r}; use `user` or `account`.{did_you_mean(str(unit), UNITS)}")
+    segments = raw.get("segments") or ()
+    if not isinstance(segments, Sequence) or isinstance(segments, str):
+        raise ConfigError(f"{where}`segments` must be a list, e.g. `segments: [platform, country]`.")
+    participants = raw.get("participants") or ()
+    if isinstance(participants, str) or not isinstance(participants, Sequence):
+        raise ConfigError(f"{where}`participants` must be a list of names, e.g. `participants: [Ana, Bo]`.")
+    return WorkshopConfig(
+        title=str(raw.get("title") or "Segmentation workshop"),
+        data=parse_data(raw["data"], where),
+        unit=unit,
+        success=parse_success(raw["success"], where),
+        segments=tuple(segments),
+        privacy_min_units=_parse_privacy(raw.get("privacy"), where),
+        engine=raw.get("engine"),
+        participants=tuple(str(p) for p in participants),
+        path=path,
+    )
+
+
+def parse_data(raw: Any, where: str = "") -> DataConfig:
+    if isinstance(raw, str):
+        raw = {"events": raw}
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}`data` must be a mapping, e.g. `data: {{events: events.parquet}}`.")
+    _unknown_keys(raw, DATA_KEYS, "data.", where)
+    if raw.get("events") is None:
+        raise ConfigError(f"{where}`data.events` is missing: give the path of the events file, glob or folder.")
+    preset = raw.get("preset")
+    if preset is not None:
+        from .presets import PRESETS
+
+        preset = str(preset).lower()
+        if preset not in PRESETS:
+            raise ConfigError(
+                f"{where}`data.preset` is {raw['preset']!r}; known presets: {', '.join(PRESETS)}."
+                f"{did_you_mean(preset, PRESETS)}"
+            )
+    columns = raw.get("columns") or {}
+    if not isinstance(columns, Mapping):
+        raise ConfigError(f"{where}`data.columns` must map names to your columns, e.g. {{user_id: customer_id}}.")
+    for key, value in columns.items():
+        if key not in CANONICAL:
+            raise ConfigError(
+                f"{where}`data.columns.{key}`: unknown field; the fields are {', '.join(CANONICAL)}."
+                f"{did_you_mean(str(key), CANONICAL)}"
+            )
+        ok = isinstance(value, str) or (
+            isinstance(value, Mapping)
+            and set(value) == {"coalesce"}
+            and isinstance(value["coalesce"], list)
+            and all(isinstance(v, str) for v in value["coalesce"])
+        )
+        if not ok:
+            raise ConfigError(
+                f"{where}`data.columns.{key}` must be a column name (or `{{coalesce: [a, b]}}`), found {value!r}."
+            )
+    time_unit = str(raw.get("time_unit", "auto"))
+    if time_unit not in TIME_UNITS:
+        raise ConfigError(f"{where}`data.time_unit` is {time_unit!r}; use one of {', '.join(TIME_UNITS)}.")
+    return DataConfig(
+        events=raw["events"],
+        users=raw.get("users"),
+        accounts=raw.get("accounts"),
+        preset=preset,
+        columns=dict(columns),
+        time_unit=time_unit,
+    )
+
+
+def parse_success(raw: Any, where: str = "") -> SuccessDefinition:
+    """``purchase`` | ``{event: purchase, where: …}`` | ``{any_of|all_of|sequence: [...]}``, + window and start."""
+    if isinstance(raw, str):
+        raw = {"event": raw}
+    if isinstance(raw, SuccessDefinition):
+        return raw
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}`success` must be an event name or a mapping, e.g. `success: {{event: purchase}}`.")
+    _unknown_keys(raw, SUCCESS_KEYS, "success.", where)
+    kinds = [k for k in SUCCESS_KINDS if k in raw]
+    if len(kinds) != 1:
+        found = "none" if not kinds else " and ".join(kinds)
+        raise ConfigError(
+            f"{where}`success` needs exactly one of `event`, `any_of`, `all_of`, `sequence` (found {found}). "
+            "Example: `success: {event: purchase}` or `success: {sequence: [signup, activate, purchase]}`."
+        )
+    kind = kinds[0]
+    if kind == "event":
+        steps = (_parse_step({"event": raw["event"], "where": raw.get("where")}, "success.event", where),)
+    else:
+        if "where" in raw:
+            raise ConfigError(
+                f"{where}`success.where` only applies to a single `event`; with `{kind}`, put the filter on the "
+                f"step: `{kind}: [{{event: purchase, where: {{plan: pro}}}}, …]`."
+            )
+        items = raw[kind]
+        if isinstance(items, str) or not isinstance(items, Sequence) or not items:
+            raise ConfigError(f"{where}`success.{kind}` must be a non-empty list of events, e.g. [signup, purchase].")
+        steps = tuple(_parse_step(item, f"success.{kind}[{i}]", where) for i, item in enumerate(items))
+        if kind == "sequence" and len(steps) < 2:
+            raise ConfigError(f"{where}`success.sequence` needs at least two steps; use `event:` for one.")
+    within = raw.get("within_days")
+    if within is not None:
+        if isinstance(within, bool) or not isinstance(within, (int, float)) or not math.isfinite(within) or within < 0:
+            raise ConfigError(f"{where}`success.within_days` must be a number of days ≥ 0, found {within!r}.")
+    start_raw = raw.get("start", FIRST_EVENT)
+    start = None if start_raw in (None, FIRST_EVENT) else _parse_step(start_raw, "success.start", where)
+    return SuccessDefinition(kind=kind, steps=steps, within_days=within, start=start)
+
+
+def _parse_step(item: Any, key: str, where: str) -> Step:
+    if isinstance(item, str):
+        item = {"event": item}
+    if not isinstance(item, Mapping) or not isinstance(item.get("event"), str) or not item["event"].strip():
+        raise ConfigError(
+            f"{where}`{key}` must be an event name or `{{event: NAME, where: {{column: value}}}}`, found {item!r}."
+        )
+    extra = set(item) - {"event", "where"}
+    if extra:
+        raise ConfigError(f"{where}`{key}` has unknown keys {sorted(extra)}; a step takes `event` and `where`.")
+    return Step(event=item["event"], where=_parse_where(item.get("where"), f"{key}.where", where))
+
+
+def _parse_where(raw: Any, key: str, where: str) -> tuple[Condition, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}`{key}` must map columns to values, e.g. `where: {{plan: pro}}`.")
+    out = []
+    for column, value in raw.items():
+        if isinstance(value, Mapping):
+            for op, operand in value.items():
+                if op not in OPERATORS:
+                    raise ConfigError(
+                        f"{where}`{key}.{column}`: unknown operator {op!r}; use one of {', '.join(OPERATORS)}."
+                    )
+                if op in ("in", "not_in") and not isinstance(operand, list):
+                    raise ConfigError(f"{where}`{key}.{column}.{op}` takes a list, e.g. [a, b].")
+                out.append(Condition(str(column), op, operand))
+        elif isinstance(value, list):
+            out.append(Condition(str(column), "in", value))
+        else:
+            out.append(Condition(str(column), "==", value))
+    return tuple(out)
+
+
+def _parse_privacy(raw: Any, where: str) -> int:
+    if raw is None:
+        return 10
+    value = raw.get("min_units", 10) if isinstance(raw, Mapping) else None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{where}`privacy.min_units` must be a whole number ≥ 1 (default 10), found {value!r}.")
+    return value
+
+
+def _unknown_keys(raw: Mapping, allowed: Sequence[str], prefix: str, where: str) -> None:
+    for key in raw:
+        if key not in allowed:
+            raise ConfigError(
+                f"{where}unknown key `{prefix}{key}`; allowed here: {', '.join(allowed)}."
+                f"{did_you_mean(str(key), allowed)}"
+            )
+
+
+def _kind(value: Any) -> str:
+    return {list: "a list", str: "a string"}.get(type(value), type(value).__name__)

@@ -1,0 +1,382 @@
+"""Open the team's data (files, DataFrames, DuckDB tables) and map it onto the canonical relations.
+
+``events(user_id, event, timestamp, [session_id], [account_id], [properties…])``, ``users(user_id, traits…)``,
+``accounts(account_id, traits…)``. Everything stays an Ibis expression: nothing is read into pandas here.
+"""
+
+from __future__ import annotations
+
+import glob
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from .config import DataConfig
+from .errors import ConfigError, DataError, did_you_mean, listing
+from .presets import PRESETS
+from .timeparse import parse_timestamp
+
+REQUIRED = ("user_id", "event", "timestamp")
+OPTIONAL = ("session_id", "account_id")
+_CSV = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt")
+_JSON = (".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz")
+_PARQUET = (".parquet", ".pq")
+_DUCKDB = (".duckdb", ".db", ".ddb")
+
+
+@dataclass
+class MappedEvents:
+    """Canonical events plus what validation needs to explain problems in the source's own terms."""
+
+    table: ir.Table  # user_id, event, timestamp, [session_id], [account_id], other scalar columns
+    raw: ir.Table  # the table as read
+    label: str  # the file or table it came from, for messages
+    sources: dict[str, str] = field(default_factory=dict)  # canonical field -> the source column(s) used
+    raw_timestamp: ir.Value | None = None  # the unparsed time column, to count what did not parse
+
+
+def describe_source(spec: Any, base_dir: Path) -> str:
+    """How a source is named in messages: a path, a table, or the Python object's type."""
+    if isinstance(spec, (str, Path)):
+        return str(_resolve_path(spec, base_dir))
+    if isinstance(spec, Mapping) and "table" in spec:
+        db = spec.get("database")
+        return f"table {spec['table']}" + (f" in {db}" if db else "")
+    return f"a {type(spec).__module__.split('.')[0]} {type(spec).__name__}"
+
+
+def open_table(con: ibis.BaseBackend, spec: Any, base_dir: Path, key: str) -> ir.Table:
+    """Open one source (``key`` is the workshop.yaml key, e.g. ``data.events``, for messages).
+
+    Accepts a path, glob or folder of CSV / Parquet / JSON-lines files, ``{table: NAME, database: FILE}``
+    for a table in a DuckDB file (or in the engine), a pandas DataFrame, a pyarrow Table, a DuckDB relation,
+    or an Ibis table on the same connection.
+    """
+    if isinstance(spec, ir.Table):
+        return spec
+    if isinstance(spec, (str, Path)):
+        return _open_files(con, spec, base_dir, key)
+    if isinstance(spec, Mapping):
+        return _open_engine_table(con, spec, base_dir, key)
+    module = type(spec).__module__.split(".")[0]
+    if module == "duckdb" and hasattr(spec, "fetch_arrow_table"):
+        spec = spec.fetch_arrow_table()
+        module = "pyarrow"
+    if module in ("pandas", "pyarrow", "polars"):
+        name = "segworkshop_" + key.replace(".", "_")
+        if len(spec) == 0:
+            raise DataError(f"{key}: the {type(spec).__name__} passed in has no rows.")
+        return con.create_table(name, spec, overwrite=True, temp=True)
+    raise ConfigError(
+        f"{key}: cannot read a {type(spec).__name__}. Pass a file path, a pandas DataFrame, a pyarrow Table, "
+        "a DuckDB relation, an Ibis table, or {table: NAME, database: FILE.duckdb}."
+    )
+
+
+def _resolve_path(spec: str | Path, base_dir: Path) -> Path:
+    path = Path(spec).expanduser()
+    return path if path.is_absolute() else base_dir / path
+
+
+def _open_files(con: ibis.BaseBackend, spec: str | Path, base_dir: Path, key: str) -> ir.Table:
+    path = _resolve_path(spec, base_dir)
+    text = str(path)
+    if path.is_dir():
+        files = sorted(glob.glob(str(path / "**" / "*"), recursive=True))
+        files = [f for f in files if Path(f).is_file()]
+        kinds = {_kind_of(f) for f in files} - {None}
+        if not files or len(kinds) != 1:
+            raise DataError(
+                f"{key}: the folder {path} holds "
+                + ("no data files" if not kinds else f"a mix of file kinds ({', '.join(sorted(kinds))})")
+                + ". Point it at a folder of .parquet (or .csv / .jsonl) files of one kind."
+            )
+        kind = kinds.pop()
+        files = [f for f in files if _kind_of(f) == kind]
+    elif any(ch in text for ch in "*?["):
+        files = sorted(glob.glob(text, recursive=True))
+        if not files:
+            raise DataError(f"{key}: no file matches {text}. Check the pattern; it is relative to workshop.yaml.")
+        kind = _kind_of(files[0])
+    else:
+        if not path.exists():
+            siblings = sorted(p.name for p in path.parent.iterdir()) if path.parent.is_dir() else []
+            hint = did_you_mean(path.name, siblings)
+            where = f"The folder {path.parent} holds: {listing(siblings, 12)}." if siblings else (
+                f"The folder {path.parent} does not exist either."
+            )
+            raise DataError(f"{key}: no such file {path}.{hint} {where} Paths are relative to workshop.yaml.")
+        files = [text]
+        kind = _kind_of(text)
+    if kind is None:
+        raise DataError(
+            f"{key}: cannot tell the format of {path} from its name. Use a .csv, .csv.gz, .parquet, .jsonl or "
+            ".duckdb file (or a folder of .parquet files)."
+        )
+    if kind == "duckdb":
+        raise ConfigError(f"{key}: {path} is a DuckDB file; say which table: `{{table: events, database: {spec}}}`.")
+    try:
+        if kind == "parquet":
+            table = con.read_parquet(files)
+        elif kind == "csv":
+            table = con.read_csv(files)
+        else:
+            table = con.read_json(files)
+    except Exception as exc:  # the engine's own reader error: say which file and what it said
+        raise DataError(f"{key}: could not read {path} as {kind}: {_first_line(exc)}") from None
+    return table
+
+
+def _open_engine_table(con: ibis.BaseBackend, spec: Mapping, base_dir: Path, key: str) -> ir.Table:
+    name = spec.get("table")
+    if not isinstance(name, str):
+        raise ConfigError(f"{key}: a table source needs `table: NAME` (optionally `database: FILE.duckdb`).")
+    database = spec.get("database")
+    try:
+        if database:
+            path = _resolve_path(database, base_dir)
+            if not path.exists():
+                raise DataError(f"{key}: no such DuckDB file {path}. Paths are relative to workshop.yaml.")
+            alias = "src_" + re.sub(r"\W", "_", path.stem)
+            if alias not in con.list_catalogs():
+                con.attach(str(path), name=alias, read_only=True)
+            tables = con.list_tables(database=(alias, "main"))
+            if name not in tables:
+                raise DataError(
+                    f"{key}: no table {name!r} in {path}.{did_you_mean(name, tables)} Tables: {listing(tables)}."
+                )
+            return con.table(name, database=(alias, "main"))
+        parts = name.split(".")
+        if len(parts) > 1:
+            return con.table(parts[-1], database=tuple(parts[:-1]) if len(parts) > 2 else parts[0])
+        return con.table(name)
+    except DataError:
+        raise
+    except Exception as exc:
+        raise DataError(f"{key}: cannot open table {name!r}: {_first_line(exc)}") from None
+
+
+def _kind_of(name: str) -> str | None:
+    lower = name.lower()
+    for kind, endings in (("parquet", _PARQUET), ("csv", _CSV), ("json", _JSON), ("duckdb", _DUCKDB)):
+        if lower.endswith(endings):
+            return kind
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+# --------------------------------------------------------------------------- column paths
+
+
+_TOKEN = re.compile(r"([^.\[\]]+)(?:\[([^\]]+)\])?")
+
+
+def resolve(table: ir.Table, spec: Any) -> ir.Value | None:
+    """The expression a column spec names in ``table``, or None if the table has no such column.
+
+    ``spec`` is a column name, a dotted path (``properties.$os``, ``device.web_info.browser``), a path with a
+    key/value-array lookup (``event_params[ga_session_id].int_value``), a list of alternatives (first present
+    wins) or ``{coalesce: [a, b]}``.
+    """
+    if isinstance(spec, list):
+        for alternative in spec:
+            found = resolve(table, alternative)
+            if found is not None:
+                return found
+        return None
+    if isinstance(spec, Mapping) and "coalesce" in spec:
+        parts = [resolve(table, s) for s in spec["coalesce"]]
+        parts = [p for p in parts if p is not None]
+        if not parts:
+            return None
+        if len(parts) == 1:
+            return parts[0]
+        if len({str(p.type()) for p in parts}) > 1:
+            parts = [p.cast("string") for p in parts]
+        return ibis.coalesce(*parts)
+    if not isinstance(spec, str):
+        return None
+    if spec in table.columns:
+        return table[spec]
+    return _resolve_path_expr(table, spec)
+
+
+def _resolve_path_expr(table: ir.Table, path: str) -> ir.Value | None:
+    tokens = _TOKEN.findall(path)
+    if not tokens or ".".join(n + (f"[{k}]" if k else "") for n, k in tokens) != path:
+        return None
+    # the longest dotted prefix that is a column (column names may themselves contain dots)
+    for i in range(len(tokens), 0, -1):
+        head = ".".join(n for n, _ in tokens[:i])
+        if head in table.columns and not any(k for _, k in tokens[: i - 1]):
+            break
+    else:
+        return None
+    expr: ir.Value = table[head]
+    steps = [("", tokens[i - 1][1]), *tokens[i:]]
+    json_path: list[str] = []
+    for name, key in steps:
+        dtype = expr.type()
+        if json_path or dtype.is_string() or dtype.is_json():
+            if key:
+                return None  # key/value arrays inside JSON text are not supported
+            json_path += [name] if name else []
+            continue
+        if name:
+            if dtype.is_struct() and name in dtype.names:
+                expr = expr[name]
+            elif dtype.is_map():
+                expr = expr.get(name)
+            else:
+                return None
+        if key:
+            dtype = expr.type()
+            if not (dtype.is_array() and dtype.value_type.is_struct() and "key" in dtype.value_type.names):
+                return None
+            expr = expr.filter(lambda item, k=key: item["key"] == k)[0]["value"]
+    return _json_text(expr, json_path) if json_path else expr
+
+
+def _json_text(expr: ir.Value, keys: list[str]) -> ir.StringValue:
+    """The text of a (nested) key in a JSON column: ``json_extract_string`` with a quoted path."""
+
+    @ibis.udf.scalar.builtin(name="json_extract_string")
+    def _extract(doc: str, path: str) -> str: ...
+
+    quoted = "$" + "".join('."' + k.replace('"', '\\"') + '"' for k in keys)
+    return _extract(expr.cast("string"), quoted)
+
+
+# --------------------------------------------------------------------------- mapping
+
+
+def effective_columns(data: DataConfig) -> dict[str, Any]:
+    """The column specs in force: the preset's, overridden by ``data.columns``, for every canonical field."""
+    preset = PRESETS[data.preset] if data.preset else None
+    columns: dict[str, Any] = {name: name for name in (*REQUIRED, *OPTIONAL)}
+    if preset:
+        columns.update(preset.columns)
+    columns.update(data.columns)
+    return columns
+
+
+def map_events(raw: ir.Table, data: DataConfig, label: str) -> MappedEvents:
+    """Rename and parse the events table onto user_id, event, timestamp (UTC), [session_id], [account_id].
+
+    Other scalar columns are kept (as properties and traits); a preset's well-known traits are extracted from
+    nested fields. Raises :class:`DataError` naming the missing column, the columns that exist and the fix.
+    """
+    columns = effective_columns(data)
+    exprs: dict[str, ir.Value] = {}
+    sources: dict[str, str] = {}
+    for name in (*REQUIRED, *OPTIONAL):
+        spec = columns[name]
+        expr = resolve(raw, spec)
+        if expr is None:
+            if name in REQUIRED:
+                raise DataError(_missing_column_message(name, spec, raw.columns, label, data.preset))
+            continue
+        exprs[name] = expr
+        sources[name] = _spec_text(spec, raw)
+    unit = data.time_unit
+    if unit == "auto" and data.preset and "time_unit" not in data.columns:
+        unit = PRESETS[data.preset].time_unit
+    try:
+        timestamp = parse_timestamp(exprs["timestamp"], unit)
+    except TypeError:
+        raise DataError(
+            f"{label}: column {sources['timestamp']!r} is of type {exprs['timestamp'].type()}, which is not a time. "
+            "Map `data.columns.timestamp` to a timestamp, date, ISO 8601 text or epoch-number column."
+        ) from None
+    selected: dict[str, ir.Value] = {
+        "user_id": _as_id(exprs["user_id"]),
+        "event": exprs["event"].cast("string"),
+        "timestamp": timestamp,
+    }
+    for name in OPTIONAL:
+        if name in exprs:
+            selected[name] = _as_id(exprs[name])
+    used = {s for s in sources.values()}
+    preset = PRESETS[data.preset] if data.preset else None
+    if preset:
+        for trait, spec in preset.traits.items():
+            if trait in selected or trait in raw.columns and trait not in used:
+                continue
+            expr = resolve(raw, spec)
+            if expr is not None and _is_scalar(expr):
+                selected[trait] = expr
+    for column in raw.columns:
+        if column in selected or column in used:
+            continue
+        if _is_scalar(raw[column]):
+            selected[column] = raw[column]
+    table = raw.select(**selected)
+    return MappedEvents(
+        table=table, raw=raw, label=label, sources=sources, raw_timestamp=exprs["timestamp"]
+    )
+
+
+def map_keyed(raw: ir.Table, key: str, data: DataConfig, label: str, config_key: str) -> ir.Table:
+    """A users or accounts table keyed by ``key`` (user_id / account_id), renamed like the events."""
+    spec = effective_columns(data).get(key, key)
+    expr = resolve(raw, spec)
+    if expr is None and key in raw.columns:
+        expr = raw[key]
+    if expr is None:
+        raise DataError(_missing_column_message(key, spec, raw.columns, label, data.preset, config_key))
+    used = _spec_text(spec, raw)
+    selected: dict[str, ir.Value] = {key: _as_id(expr)}
+    for column in raw.columns:
+        if column != used and column != key and _is_scalar(raw[column]):
+            selected[column] = raw[column]
+    return raw.select(**selected)
+
+
+def _as_id(expr: ir.Value) -> ir.Value:
+    """Ids are compared as text, so that a users table with integer ids joins events with string ids."""
+    return expr if expr.type().is_string() else expr.cast("string")
+
+
+def _is_scalar(expr: ir.Value) -> bool:
+    dtype = expr.type()
+    return not (dtype.is_struct() or dtype.is_array() or dtype.is_map() or dtype.is_json() or dtype.is_binary())
+
+
+def _spec_text(spec: Any, raw: ir.Table) -> str:
+    if isinstance(spec, list):
+        for alternative in spec:
+            if resolve(raw, alternative) is not None:
+                return _spec_text(alternative, raw)
+    if isinstance(spec, Mapping) and "coalesce" in spec:
+        return "coalesce(" + ", ".join(s for s in spec["coalesce"] if resolve(raw, s) is not None) + ")"
+    return str(spec)
+
+
+def _missing_column_message(
+    name: str, spec: Any, columns: list[str], label: str, preset: str | None, key: str = "data.columns"
+) -> str:
+    wanted = spec if isinstance(spec, str) else _alternatives(spec)
+    hint = did_you_mean(wanted if isinstance(wanted, str) else wanted[0], columns)
+    via = f" (from the {preset} preset)" if preset and spec != name else ""
+    return (
+        f"{label}: no column for `{name}`: looked for {wanted!r}{via}.{hint} "
+        f"The columns are: {listing(columns)}. Fix: set `{key}.{name}: <your column>` in workshop.yaml"
+        + (", or pick the right `data.preset`." if not preset else ", or check that the export matches the preset.")
+    )
+
+
+def _alternatives(spec: Any) -> list[str]:
+    if isinstance(spec, list):
+        return [a for s in spec for a in _alternatives(s)]
+    if isinstance(spec, Mapping):
+        return list(spec.get("coalesce", []))
+    return [str(spec)]

@@ -1,0 +1,156 @@
+"""A workshop: its configuration, its engine connection and its data, mapped onto the canonical relations.
+
+>>> ws = Workshop.load("data/ecomm/workshop.yaml")          # doctest: +SKIP
+>>> ws.unit_table().to_pandas()                              # doctest: +SKIP
+
+From Python, any source may be a pandas DataFrame, a pyarrow Table, a DuckDB relation or an Ibis table::
+
+    Workshop.from_dict({"data": {"events": df}, "success": {"event": "purchase", "within_days": 14}})
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from .config import WorkshopConfig, load_config, parse_config
+from .engine import connect
+from .errors import DataError, did_you_mean, listing
+from .sources import MappedEvents, describe_source, map_events, map_keyed, open_table
+from .success import build_unit_table, summarize
+
+
+class Workshop:
+    """The data of one workshop, ready for analysis. Tables are Ibis expressions on ``self.con``."""
+
+    def __init__(self, config: WorkshopConfig, con: ibis.BaseBackend | None = None) -> None:
+        self.config = config
+        self.con = con if con is not None else connect(config.engine)
+
+    @classmethod
+    def load(cls, path: str | Path, *, con: ibis.BaseBackend | None = None, **sources: Any) -> Workshop:
+        """Read ``workshop.yaml``; ``events=``/``users=``/``accounts=`` replace its data sources."""
+        config = load_config(path)
+        if sources:
+            config = config.with_data(**sources)
+        return cls(config, con)
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any], *, con: ibis.BaseBackend | None = None) -> Workshop:
+        """A workshop from a mapping shaped like workshop.yaml (sources may be DataFrames)."""
+        return cls(parse_config(raw), con)
+
+    # ------------------------------------------------------------------ data
+
+    @property
+    def unit(self) -> str:
+        return self.config.unit
+
+    @property
+    def unit_key(self) -> str:
+        return "account_id" if self.config.unit == "account" else "user_id"
+
+    @cached_property
+    def mapped(self) -> MappedEvents:
+        data = self.config.data
+        raw = open_table(self.con, data.events, self.config.base_dir, "data.events")
+        return map_events(raw, data, describe_source(data.events, self.config.base_dir))
+
+    @property
+    def events(self) -> ir.Table:
+        """Canonical events: user_id, event, timestamp (UTC), [session_id], [account_id], properties."""
+        return self.mapped.table
+
+    @cached_property
+    def users(self) -> ir.Table | None:
+        return self._keyed("users", "user_id")
+
+    @cached_property
+    def accounts(self) -> ir.Table | None:
+        return self._keyed("accounts", "account_id")
+
+    def _keyed(self, name: str, key: str) -> ir.Table | None:
+        spec = getattr(self.config.data, name)
+        if spec is None:
+            return None
+        raw = open_table(self.con, spec, self.config.base_dir, f"data.{name}")
+        return map_keyed(raw, key, self.config.data, describe_source(spec, self.config.base_dir), f"data.{name}")
+
+    @cached_property
+    def unit_events(self) -> ir.Table:
+        """Events carrying the unit key: for accounts, ``account_id`` from the events or else the users table."""
+        events = self.events
+        if self.unit == "user" or "account_id" in events.columns:
+            return events
+        users = self.users
+        if users is None or "account_id" not in users.columns:
+            raise DataError(
+                f"`unit: account` needs an account for each event, but {self.mapped.label} has no account_id "
+                "column and there is no users table with one. Fix: map `data.columns.account_id`, add "
+                "`data.users` with user_id and account_id columns, or use `unit: user`."
+            )
+        link = users.select(_u=users.user_id, account_id=users.account_id)
+        joined = events.left_join(link, events.user_id == link._u)
+        return joined.select(*events.columns, "account_id")
+
+    # ------------------------------------------------------------------ traits
+
+    @cached_property
+    def trait_table(self) -> ir.Table | None:
+        """The table whose traits describe a unit: users for ``unit: user``, accounts for ``unit: account``."""
+        return self.users if self.unit == "user" else self.accounts
+
+    def event_trait_columns(self) -> list[str]:
+        """Event columns that can carry traits (not the canonical fields)."""
+        skip = {"user_id", "event", "timestamp", "session_id", "account_id"}
+        return [c for c in self.events.columns if c not in skip]
+
+    def trait_columns(self) -> list[str]:
+        """Every trait a unit can be segmented on: unit-table traits first, then event columns."""
+        table_traits = [c for c in self.trait_table.columns if c != self.unit_key] if self.trait_table is not None else []
+        return table_traits + [c for c in self.event_trait_columns() if c not in table_traits]
+
+    def _resolve_traits(self, traits: Sequence[str] | None) -> tuple[list[str], list[str]]:
+        """Split requested traits into (from event columns, from the users/accounts table)."""
+        table_traits = set(self.trait_table.columns) - {self.unit_key} if self.trait_table is not None else set()
+        if traits is None:
+            traits = [s for s in self.config.segments if isinstance(s, str)]
+        from_events, from_table = [], []
+        for name in traits:
+            if name in table_traits:
+                from_table.append(name)
+            elif name in self.event_trait_columns():
+                from_events.append(name)
+            else:
+                raise DataError(
+                    f"no trait {name!r}: it is neither a column of the {self.unit}s table nor of the events."
+                    f"{did_you_mean(name, self.trait_columns())} Traits available: {listing(self.trait_columns())}."
+                )
+        return from_events, from_table
+
+    # ------------------------------------------------------------------ the unit table
+
+    def unit_table(self, traits: Sequence[str] | None = None, *, include_unstarted: bool = False) -> ir.Table:
+        """One row per unit: start, success, time to success, and the traits (default: the plain segments)."""
+        from_events, from_table = self._resolve_traits(traits)
+        unit_traits = None
+        if from_table:
+            t = self.trait_table
+            unit_traits = t.select(self.unit_key, *from_table)
+        return build_unit_table(
+            self.unit_events,
+            self.config.success,
+            unit_key=self.unit_key,
+            event_traits=from_events,
+            unit_traits=unit_traits,
+            include_unstarted=include_unstarted,
+        )
+
+    def baseline(self) -> dict[str, Any]:
+        """Units, successes, success rate, and units that never reached the start."""
+        return summarize(self.unit_table(traits=[], include_unstarted=True))
