@@ -253,12 +253,15 @@ def parse_success(raw: Any, where: str = "") -> SuccessDefinition:
         if kind == "sequence" and len(steps) < 2:
             raise ConfigError(f"{where}`success.sequence` needs at least two steps; use `event:` for one.")
     within = raw.get("within_days")
-    if within is not None:
-        if isinstance(within, bool) or not isinstance(within, (int, float)) or not math.isfinite(within) or within < 0:
-            raise ConfigError(f"{where}`success.within_days` must be a number of days ≥ 0, found {within!r}.")
+    if within is not None and not _is_days(within):
+        raise ConfigError(f"{where}`success.within_days` must be a number of days ≥ 0, found {within!r}.")
     start_raw = raw.get("start", FIRST_EVENT)
     start = None if start_raw in (None, FIRST_EVENT) else _parse_step(start_raw, "success.start", where)
     return SuccessDefinition(kind=kind, steps=steps, within_days=within, start=start)
+
+
+def _is_days(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value) and value >= 0
 
 
 def _parse_step(item: Any, key: str, where: str) -> Step:

@@ -5,6 +5,7 @@ Heavy work (scans and aggregates over events) runs in the engine; only aggregate
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import ibis
@@ -27,8 +28,6 @@ def _duckdb() -> ibis.BaseBackend:
     con = ibis.duckdb.connect()
     # times are UTC throughout; ibis 12 still compiles list lambdas with the arrow syntax DuckDB 1.4+ deprecates
     con.raw_sql("SET TimeZone = 'UTC'")
-    try:
+    with contextlib.suppress(Exception):  # older DuckDB: the arrow syntax is the only one, nothing to set
         con.raw_sql("SET lambda_syntax = 'ENABLE_SINGLE_ARROW'")
-    except Exception:  # older DuckDB: the arrow syntax is the only one, nothing to set
-        pass
     return con

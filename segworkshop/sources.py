@@ -37,7 +37,7 @@ class MappedEvents:
     raw: ir.Table  # the table as read
     label: str  # the file or table it came from, for messages
     sources: dict[str, str] = field(default_factory=dict)  # canonical field -> the source column(s) used
-    raw_timestamp: ir.Value | None = None  # the unparsed time column, to count what did not parse
+    times: ir.Table | None = None  # raw: the time as exported, parsed: as read; to count what did not parse
 
 
 def describe_source(spec: Any, base_dir: Path) -> str:
@@ -107,8 +107,10 @@ def _open_files(con: ibis.BaseBackend, spec: str | Path, base_dir: Path, key: st
         if not path.exists():
             siblings = sorted(p.name for p in path.parent.iterdir()) if path.parent.is_dir() else []
             hint = did_you_mean(path.name, siblings)
-            where = f"The folder {path.parent} holds: {listing(siblings, 12)}." if siblings else (
-                f"The folder {path.parent} does not exist either."
+            where = (
+                f"The folder {path.parent} holds: {listing(siblings, 12)}."
+                if siblings
+                else (f"The folder {path.parent} does not exist either.")
             )
             raise DataError(f"{key}: no such file {path}.{hint} {where} Paths are relative to workshop.yaml.")
         files = [text]
@@ -309,7 +311,7 @@ def map_events(raw: ir.Table, data: DataConfig, label: str) -> MappedEvents:
     preset = PRESETS[data.preset] if data.preset else None
     if preset:
         for trait, spec in preset.traits.items():
-            if trait in selected or trait in raw.columns and trait not in used:
+            if trait in selected or (trait in raw.columns and trait not in used):
                 continue
             expr = resolve(raw, spec)
             if expr is not None and _is_scalar(expr):
@@ -321,7 +323,11 @@ def map_events(raw: ir.Table, data: DataConfig, label: str) -> MappedEvents:
             selected[column] = raw[column]
     table = raw.select(**selected)
     return MappedEvents(
-        table=table, raw=raw, label=label, sources=sources, raw_timestamp=exprs["timestamp"]
+        table=table,
+        raw=raw,
+        label=label,
+        sources=sources,
+        times=raw.select(raw=exprs["timestamp"], parsed=timestamp),
     )
 
 

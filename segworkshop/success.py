@@ -29,7 +29,14 @@ from .config import Condition, Step, SuccessDefinition
 from .errors import DataError, did_you_mean
 
 UNIT_COLUMNS = (
-    "unit_id", "first_seen", "last_seen", "events", "start_at", "success", "success_at", "days_to_success",
+    "unit_id",
+    "first_seen",
+    "last_seen",
+    "events",
+    "start_at",
+    "success",
+    "success_at",
+    "days_to_success",
 )
 
 
@@ -136,9 +143,7 @@ def build_unit_table(
     table = base.mutate(success=success.fill_null(False), success_at=success_at, days_to_success=days)
     extra = []
     if definition.kind == "sequence":
-        reached = sum(
-            table[f"_step{i}"].notnull().ifelse(1, 0) for i in range(len(definition.steps))
-        )
+        reached = sum(table[f"_step{i}"].notnull().ifelse(1, 0) for i in range(len(definition.steps)))
         table = table.mutate(steps_reached=reached)
         extra.append("steps_reached")
     if not include_unstarted:
@@ -170,9 +175,7 @@ def _success_time(base: ir.Table, definition: SuccessDefinition) -> ir.Timestamp
     return ibis.ifelse(all_done, ibis.greatest(*steps) if len(steps) > 1 else steps[0], ibis.null("timestamp"))
 
 
-def _join_after_start(
-    events: ir.Table, base: ir.Table, definition: SuccessDefinition, unit_key: str
-) -> ir.Table:
+def _join_after_start(events: ir.Table, base: ir.Table, definition: SuccessDefinition, unit_key: str) -> ir.Table:
     """With a named start: first matches at or after each unit's start, via a join on the matching events."""
     starts = base.select(_unit=base.unit_id, _start=base.start_at).filter(lambda t: t._start.notnull())
     if definition.kind == "sequence":
@@ -195,17 +198,13 @@ def _sequence_steps(
 ) -> ir.Table:
     """Steps 2..k of a sequence: each the earliest match strictly after the previous step's match."""
     for i in range(1, len(definition.steps)):
-        previous = base.select(_unit=base.unit_id, _start=base[f"_step{i - 1}"]).filter(
-            lambda t: t._start.notnull()
-        )
+        previous = base.select(_unit=base.unit_id, _start=base[f"_step{i - 1}"]).filter(lambda t: t._start.notnull())
         found = _first_after(events, previous, definition.steps[i], unit_key, strict=True, name=f"_step{i}")
         base = _left(base, found)
     return base
 
 
-def _first_after(
-    events: ir.Table, starts: ir.Table, step: Step, unit_key: str, *, strict: bool, name: str
-) -> ir.Table:
+def _first_after(events: ir.Table, starts: ir.Table, step: Step, unit_key: str, *, strict: bool, name: str) -> ir.Table:
     hits = events.filter(step_condition(events, step))
     later = hits.timestamp > starts._start if strict else hits.timestamp >= starts._start
     joined = hits.join(starts, [hits[unit_key] == starts._unit, later])

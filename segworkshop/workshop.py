@@ -112,14 +112,20 @@ class Workshop:
 
     def trait_columns(self) -> list[str]:
         """Every trait a unit can be segmented on: unit-table traits first, then event columns."""
-        table_traits = [c for c in self.trait_table.columns if c != self.unit_key] if self.trait_table is not None else []
+        table_traits = (
+            [c for c in self.trait_table.columns if c != self.unit_key] if self.trait_table is not None else []
+        )
         return table_traits + [c for c in self.event_trait_columns() if c not in table_traits]
+
+    def plain_segments(self) -> list[str]:
+        """The segments of workshop.yaml that are plain trait names (``segments: [platform, country]``)."""
+        return [s for s in self.config.segments if isinstance(s, str)]
 
     def _resolve_traits(self, traits: Sequence[str] | None) -> tuple[list[str], list[str]]:
         """Split requested traits into (from event columns, from the users/accounts table)."""
         table_traits = set(self.trait_table.columns) - {self.unit_key} if self.trait_table is not None else set()
         if traits is None:
-            traits = [s for s in self.config.segments if isinstance(s, str)]
+            traits = self.plain_segments()
         from_events, from_table = [], []
         for name in traits:
             if name in table_traits:

@@ -1,0 +1,320 @@
+"""Is this export usable for a session? A health report on the data, computed in the engine.
+
+Counts rows, units and the date range; lists events with their counts; finds null or blank ids, times that do
+not parse (with examples of the bad values), exact duplicate rows; lists trait columns with their number of
+values and flags the ones that look like ids; checks that the success definition can happen at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import ibis.expr.types as ir
+import pandas as pd
+
+from .errors import DataError, SegworkshopError, did_you_mean, listing
+from .workshop import Workshop
+
+MAX_SEGMENT_VALUES = 8  # the worksheet's guidance: 3-8 segments
+ID_LIKE_SHARE = 0.5  # a text column with a distinct value for half the units or more is an identifier
+MANY_VALUES = 50
+BAD_TIME_SHARE = 0.01  # more than 1% of rows with unreadable times: the mapping is wrong, not the odd row
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: str  # "error" | "warning"
+    message: str
+
+
+@dataclass
+class ValidationReport:
+    """What ``segworkshop validate`` prints; ``ok`` is False when the session cannot run on this data."""
+
+    source: str
+    unit: str
+    rows: int = 0
+    users: int = 0
+    accounts: int | None = None
+    first: pd.Timestamp | None = None
+    last: pd.Timestamp | None = None
+    events: pd.DataFrame = field(default_factory=pd.DataFrame)  # event, rows, users
+    null_user_ids: int = 0
+    blank_user_ids: int = 0
+    null_events: int = 0
+    missing_timestamps: int = 0
+    bad_timestamps: int = 0
+    bad_timestamp_examples: list[str] = field(default_factory=list)
+    duplicate_rows: int = 0
+    traits: pd.DataFrame = field(default_factory=pd.DataFrame)  # column, source, type, values, missing, verdict
+    baseline: dict[str, Any] | None = None
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.level == "error" for f in self.findings)
+
+    def error(self, message: str) -> None:
+        self.findings.append(Finding("error", message))
+
+    def warn(self, message: str) -> None:
+        self.findings.append(Finding("warning", message))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "unit": self.unit,
+            "rows": self.rows,
+            "users": self.users,
+            "accounts": self.accounts,
+            "first": None if self.first is None else self.first.isoformat(),
+            "last": None if self.last is None else self.last.isoformat(),
+            "events": self.events.to_dict(orient="records"),
+            "null_user_ids": self.null_user_ids,
+            "blank_user_ids": self.blank_user_ids,
+            "null_events": self.null_events,
+            "missing_timestamps": self.missing_timestamps,
+            "bad_timestamps": self.bad_timestamps,
+            "bad_timestamp_examples": self.bad_timestamp_examples,
+            "duplicate_rows": self.duplicate_rows,
+            "traits": self.traits.to_dict(orient="records"),
+            "baseline": self.baseline,
+            "findings": [f.__dict__ for f in self.findings],
+            "ok": self.ok,
+        }
+
+    def to_text(self) -> str:
+        lines = [f"Data: {self.source}"]
+        span = f"{self.first:%Y-%m-%d %H:%M} → {self.last:%Y-%m-%d %H:%M} UTC" if self.first is not None else "—"
+        lines.append(
+            f"  {self.rows:,} events from {self.users:,} users"
+            + (f" in {self.accounts:,} accounts" if self.accounts is not None else "")
+            + f", {span}"
+        )
+        lines.append(
+            f"  null user ids: {self.null_user_ids:,}   blank user ids: {self.blank_user_ids:,}   "
+            f"null event names: {self.null_events:,}   duplicate rows: {self.duplicate_rows:,}"
+        )
+        lines.append(
+            f"  times missing: {self.missing_timestamps:,}   times that do not parse: {self.bad_timestamps:,}"
+            + (
+                f" (e.g. {', '.join(repr(x) for x in self.bad_timestamp_examples)})"
+                if self.bad_timestamp_examples
+                else ""
+            )
+        )
+        if len(self.events):
+            lines.append(f"\nEvents ({len(self.events)}):")
+            for row in self.events.head(30).itertuples():
+                lines.append(f"  {row.event:<32} {row.rows:>12,} rows {row.users:>10,} users")
+            if len(self.events) > 30:
+                lines.append(f"  … {len(self.events) - 30} more")
+        if len(self.traits):
+            lines.append("\nTraits:")
+            for row in self.traits.itertuples():
+                lines.append(
+                    f"  {row.column:<28} {row.source:<8} {row.type:<10} {row.values:>8,} values "
+                    f"{row.missing:>6.1%} missing  {row.verdict}"
+                )
+        if self.baseline:
+            b = self.baseline
+            lines.append(
+                f"\nSuccess: {b['definition']}\n  {b['successes']:,} of {b['units']:,} {self.unit}s "
+                f"({b['rate']:.1%})" + (f"; {b['not_started']:,} never reached the start" if b["not_started"] else "")
+            )
+        if self.findings:
+            lines.append("")
+            for f in self.findings:
+                lines.append(f"{f.level.upper()}: {f.message}")
+        lines.append("\n" + ("OK: the data can be used." if self.ok else "NOT READY: fix the errors above."))
+        return "\n".join(lines)
+
+
+def validate(ws: Workshop) -> ValidationReport:
+    """Check a workshop's data; problems are findings, not exceptions (a config error still raises)."""
+    mapped = ws.mapped
+    report = ValidationReport(source=mapped.label, unit=ws.unit)
+    events = mapped.table
+    _basic_counts(report, events, mapped.times)
+    if report.rows == 0:
+        report.error(f"{mapped.label} has no rows. Export a period with activity, or check the path / filter.")
+        return report
+    report.events = _event_counts(events)
+    report.duplicate_rows = int(events.count().to_pyarrow().as_py()) - int(
+        events.distinct().count().to_pyarrow().as_py()
+    )
+    if report.bad_timestamps:
+        share = report.bad_timestamps / report.rows
+        message = (
+            f"{report.bad_timestamps:,} rows ({share:.1%}) have a time that does not parse (column "
+            f"{mapped.sources['timestamp']!r}, e.g. {', '.join(repr(x) for x in report.bad_timestamp_examples)}). "
+            "Fix: export ISO 8601 times or epoch numbers, or set `data.time_unit` if epoch numbers are misread."
+        )
+        if share > BAD_TIME_SHARE:
+            report.error(message)
+        else:
+            report.warn(message + " Those rows are left out of every time-based measure.")
+    if report.null_user_ids or report.blank_user_ids:
+        report.warn(
+            f"{report.null_user_ids + report.blank_user_ids:,} events have no user id (column "
+            f"{mapped.sources['user_id']!r}); they are left out. If anonymous events carry another id, map "
+            "`data.columns.user_id: {coalesce: [user_id, anonymous_id]}`."
+        )
+    if report.duplicate_rows:
+        report.warn(
+            f"{report.duplicate_rows:,} rows are exact duplicates of another row (double-sent events?). "
+            "Success flags are unaffected; event counts include them."
+        )
+    report.traits = _traits(ws, report)
+    for row in report.traits.itertuples():
+        if row.verdict.startswith("id-like"):
+            report.warn(f"trait column {row.column!r} looks like an id ({row.values:,} values): not a segment.")
+    _check_success(ws, report)
+    return report
+
+
+def _basic_counts(report: ValidationReport, events: ir.Table, times: ir.Table | None) -> None:
+    uid = events.user_id
+    aggs: dict[str, ir.Value] = {
+        "rows": events.count(),
+        "users": uid.nunique(),
+        "first": events.timestamp.min(),
+        "last": events.timestamp.max(),
+        "null_ids": uid.isnull().ifelse(1, 0).sum(),
+        "blank_ids": (uid.notnull() & (uid.strip() == "")).ifelse(1, 0).sum(),
+        "null_events": events.event.isnull().ifelse(1, 0).sum(),
+    }
+    if "account_id" in events.columns:
+        aggs["accounts"] = events.account_id.nunique()
+    row = events.aggregate(**aggs).to_pandas().iloc[0]
+    report.rows = int(row["rows"])
+    report.users = int(row["users"])
+    report.accounts = int(row["accounts"]) if "accounts" in row else None
+    report.first = None if pd.isna(row["first"]) else pd.Timestamp(row["first"])
+    report.last = None if pd.isna(row["last"]) else pd.Timestamp(row["last"])
+    report.null_user_ids = int(row["null_ids"] or 0)
+    report.blank_user_ids = int(row["blank_ids"] or 0)
+    report.null_events = int(row["null_events"] or 0)
+    if times is None:
+        return
+    unparsed = times.raw.notnull() & times.parsed.isnull()
+    row = (
+        times.aggregate(missing=times.raw.isnull().ifelse(1, 0).sum(), bad=unparsed.ifelse(1, 0).sum())
+        .to_pandas()
+        .iloc[0]
+    )
+    report.missing_timestamps = int(row["missing"] or 0)
+    report.bad_timestamps = int(row["bad"] or 0)
+    if report.bad_timestamps:
+        bad = times.filter(unparsed).select(raw=times.raw.cast("string")).distinct().order_by("raw").limit(5)
+        report.bad_timestamp_examples = [str(x) for x in bad.to_pandas()["raw"]]
+
+
+def _event_counts(events: ir.Table) -> pd.DataFrame:
+    counts = events.group_by("event").aggregate(rows=events.count(), users=events.user_id.nunique())
+    df = counts.to_pandas()
+    return df.sort_values(["rows", "event"], ascending=[False, True], ignore_index=True)
+
+
+def _traits(ws: Workshop, report: ValidationReport) -> pd.DataFrame:
+    """Every trait column with its number of values, share missing, and whether it can be a segment."""
+    units = report.accounts if ws.unit == "account" and report.accounts else report.users
+    rows = []
+    sources: list[tuple[str, ir.Table, list[str]]] = []
+    table = ws.trait_table
+    table_cols = [c for c in table.columns if c != ws.unit_key] if table is not None else []
+    if table is not None:
+        sources.append((ws.unit + "s", table, table_cols))
+    event_cols = [c for c in ws.event_trait_columns() if c not in table_cols]
+    if event_cols:
+        sources.append(("events", ws.events, event_cols))
+    for source, t, cols in sources:
+        if not cols:
+            continue
+        aggs = {"_n": t.count()}
+        for i, c in enumerate(cols):
+            aggs[f"v{i}"] = t[c].nunique()
+            aggs[f"m{i}"] = t[c].isnull().ifelse(1, 0).sum()
+        row = t.aggregate(**aggs).to_pandas().iloc[0]
+        n = int(row["_n"]) or 1
+        for i, c in enumerate(cols):
+            dtype = t[c].type()
+            values = int(row[f"v{i}"])
+            rows.append(
+                {
+                    "column": c,
+                    "source": source,
+                    "type": _type_name(dtype),
+                    "values": values,
+                    "missing": int(row[f"m{i}"]) / n,
+                    "verdict": _verdict(dtype, values, units),
+                }
+            )
+    return pd.DataFrame(rows, columns=["column", "source", "type", "values", "missing", "verdict"])
+
+
+def _type_name(dtype: Any) -> str:
+    if dtype.is_string():
+        return "text"
+    if dtype.is_boolean():
+        return "yes/no"
+    if dtype.is_integer():
+        return "integer"
+    if dtype.is_numeric():
+        return "number"
+    if dtype.is_temporal():
+        return "time"
+    return str(dtype)
+
+
+def _verdict(dtype: Any, values: int, units: int) -> str:
+    if values <= 1:
+        return "constant: nothing to compare"
+    if dtype.is_temporal():
+        return "time: segment by cohort (week / month)"
+    if dtype.is_numeric() and not dtype.is_boolean():
+        if dtype.is_integer() and values > MANY_VALUES and values >= ID_LIKE_SHARE * units:
+            return "id-like: too many values to segment on"
+        return "ok" if values <= MAX_SEGMENT_VALUES else "numeric: segment with bins"
+    if values > MANY_VALUES and values >= ID_LIKE_SHARE * units:
+        return "id-like: too many values to segment on"
+    if values > MAX_SEGMENT_VALUES:
+        return f"{values} values: group them into at most {MAX_SEGMENT_VALUES}"
+    return "ok"
+
+
+def _check_success(ws: Workshop, report: ValidationReport) -> None:
+    definition = ws.config.success
+    known = set(report.events["event"].dropna())
+    steps = list(definition.steps) + ([definition.start] if definition.start else [])
+    missing = [s.event for s in steps if s.event not in known]
+    for name in dict.fromkeys(missing):
+        report.error(
+            f"the success definition uses event {name!r}, which never occurs in {report.source}."
+            f"{did_you_mean(name, known)} The most common events are: "
+            f"{listing(report.events['event'].head(10))}. Fix `success:` in workshop.yaml."
+        )
+    if missing:
+        return
+    try:
+        baseline = ws.baseline()
+    except SegworkshopError as exc:
+        report.error(str(exc))
+        return
+    except Exception as exc:  # an engine error while building the unit table: say it plainly
+        raise DataError(f"could not compute success on {report.source}: {str(exc).splitlines()[0]}") from None
+    report.baseline = {**baseline, "definition": definition.describe()}
+    if baseline["units"] == 0:
+        report.error(
+            f"no {ws.unit} ever reaches the start event {definition.start.event!r}; nothing can be measured."
+            if definition.start
+            else f"no {ws.unit}s in the data."
+        )
+    elif baseline["successes"] == 0:
+        report.error(
+            f"no {ws.unit} succeeds under `{definition.describe()}`: the events occur, but never as defined "
+            "(order, window or filters). Widen `within_days`, check the step order and `where:` filters."
+        )
+    elif baseline["successes"] == baseline["units"]:
+        report.warn(f"every {ws.unit} succeeds: there is nothing to compare. Is the success event too broad?")
