@@ -1,0 +1,173 @@
+"""Benchmark: the unit table for 1M users / ~20M events from Parquet.
+
+segworkshop (Ibis on DuckDB) against hand-written DuckDB SQL and idiomatic pandas doing the same thing:
+"success = purchase within 14 days of the first event; first seen, last seen, events, success, time to
+success; two traits from the events (value on the first event that has one) and four from the users table".
+
+Each variant runs in its own process, rounds alternate, and the median is reported: wall time of the whole
+process (start-up and imports included, as a user sees it), the time of the work itself, and peak RSS.
+All three must agree on the number of units and successes.
+
+    python benchmarks/unit_table.py                   # 1M users (generates the data once, ~1 min)
+    python benchmarks/unit_table.py --users 200000 --rounds 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+EVENT_TRAITS = ["platform", "country"]
+USER_TRAITS = ["channel", "account_type", "newsletter", "age_band"]
+WINDOW_DAYS = 14
+
+
+def run_segworkshop(data: Path) -> dict:
+    from segworkshop import Workshop
+
+    started = time.perf_counter()
+    ws = Workshop.load(data / "workshop.yaml")
+    table = ws.unit_table(traits=EVENT_TRAITS + USER_TRAITS).to_pandas()
+    return _result(table, started)
+
+
+def run_sql(data: Path) -> dict:
+    import duckdb
+
+    started = time.perf_counter()
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    events = _events_glob(data)
+    traits = ", ".join(f"arg_min({c}, ts) FILTER (WHERE {c} IS NOT NULL) AS {c}" for c in EVENT_TRAITS)
+    user_cols = ", ".join(f"u.{c}" for c in USER_TRAITS)
+    sql = f"""
+        WITH e AS (
+            SELECT user_id, event, CAST("timestamp" AS TIMESTAMP) AS ts, {", ".join(EVENT_TRAITS)}
+            FROM read_parquet('{events}')
+        ), per_user AS (
+            SELECT user_id, min(ts) AS first_seen, max(ts) AS last_seen, count(*) AS events,
+                   min(ts) FILTER (WHERE event = 'purchase') AS first_purchase, {traits}
+            FROM e WHERE user_id IS NOT NULL GROUP BY user_id
+        )
+        SELECT p.user_id AS unit_id, first_seen, last_seen, events, first_seen AS start_at,
+               coalesce(first_purchase <= first_seen + INTERVAL {WINDOW_DAYS} DAY, false) AS success,
+               CASE WHEN first_purchase <= first_seen + INTERVAL {WINDOW_DAYS} DAY THEN first_purchase END
+                   AS success_at,
+               {", ".join(f"p.{c}" for c in EVENT_TRAITS)}, {user_cols}
+        FROM per_user p LEFT JOIN read_parquet('{data / "users.parquet"}') u ON p.user_id = u.user_id
+    """
+    table = con.execute(sql).df()
+    return _result(table, started)
+
+
+def run_pandas(data: Path) -> dict:
+    import pandas as pd
+
+    started = time.perf_counter()
+    events = pd.read_parquet(_events_path(data), columns=["user_id", "event", "timestamp", *EVENT_TRAITS])
+    events = events.sort_values("timestamp", kind="stable")
+    grouped = events.groupby("user_id", sort=False)
+    per_user = grouped["timestamp"].agg(first_seen="min", last_seen="max", events="size")
+    per_user = per_user.join(grouped[EVENT_TRAITS].first())  # first() skips nulls: first value there is
+    purchases = events.loc[events["event"] == "purchase"].groupby("user_id")["timestamp"].min()
+    per_user["first_purchase"] = purchases
+    ok = per_user["first_purchase"] <= per_user["first_seen"] + pd.Timedelta(days=WINDOW_DAYS)
+    per_user["success"] = ok
+    per_user["success_at"] = per_user["first_purchase"].where(ok)
+    users = pd.read_parquet(data / "users.parquet", columns=["user_id", *USER_TRAITS]).set_index("user_id")
+    table = per_user.join(users).reset_index().rename(columns={"user_id": "unit_id"})
+    return _result(table, started)
+
+
+VARIANTS = {"segworkshop": run_segworkshop, "duckdb_sql": run_sql, "pandas": run_pandas}
+
+
+def _events_path(data: Path) -> Path:
+    folder = data / "events"
+    return folder if folder.is_dir() else data / "events.parquet"
+
+
+def _events_glob(data: Path) -> str:
+    folder = data / "events"
+    return str(folder / "**" / "*.parquet") if folder.is_dir() else str(data / "events.parquet")
+
+
+def _result(table, started: float) -> dict:
+    return {
+        "work_s": time.perf_counter() - started,
+        "units": len(table),
+        "successes": int(table["success"].sum()),
+    }
+
+
+def _measure(variant: str, data: Path) -> dict:
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--run", variant, "--data", str(data)], stdout=subprocess.PIPE, text=True
+    )
+    out, _ = proc.communicate()
+    wall = time.perf_counter() - started
+    if proc.returncode:
+        raise SystemExit(f"{variant} failed with exit code {proc.returncode}")
+    result = json.loads(out.strip().splitlines()[-1])
+    result["wall_s"] = wall
+    result["peak_mb"] = result.pop("peak_kb") / 1024
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=1_000_000)
+    parser.add_argument("--data", type=Path, default=None, help="a demo-data folder (default: generated in /tmp)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--run", choices=list(VARIANTS), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    data = args.data or Path(f"/tmp/segworkshop-bench/ecomm-{args.users}")
+
+    if args.run:  # child process: one variant, then report its own peak memory
+        import resource
+
+        result = VARIANTS[args.run](data)
+        result["peak_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print(json.dumps(result))
+        return
+
+    if not (data / "workshop.yaml").exists():
+        from segworkshop import demo
+
+        print(f"generating {args.users:,} ecomm users into {data} …", flush=True)
+        demo.write("ecomm", data, args.users, seed=0)
+    results: dict[str, list[dict]] = {v: [] for v in VARIANTS}
+    for r in range(args.rounds):
+        for variant in VARIANTS:
+            results[variant].append(_measure(variant, data))
+            last = results[variant][-1]
+            print(
+                f"round {r + 1} {variant:<12} wall {last['wall_s']:6.2f} s  work {last['work_s']:6.2f} s  "
+                f"peak {last['peak_mb']:7.0f} MB  units {last['units']:,} successes {last['successes']:,}",
+                flush=True,
+            )
+    answers = {(res[0]["units"], res[0]["successes"]) for res in results.values()}
+    if len(answers) != 1:
+        raise SystemExit(f"the variants disagree: {answers}")
+    med = {
+        v: {k: statistics.median(x[k] for x in res) for k in ("wall_s", "work_s", "peak_mb")}
+        for v, res in results.items()
+    }
+    base = med["duckdb_sql"]
+    print(f"\nmedian of {args.rounds} rounds, {answers.pop()[0]:,} units ({data}):")
+    print(f"{'variant':<12} {'wall s':>8} {'work s':>8} {'peak MB':>9} {'wall/SQL':>9} {'peak/SQL':>9}")
+    for v, m in med.items():
+        print(
+            f"{v:<12} {m['wall_s']:8.2f} {m['work_s']:8.2f} {m['peak_mb']:9.0f} "
+            f"{m['wall_s'] / base['wall_s']:8.2f}x {m['peak_mb'] / base['peak_mb']:8.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()
