@@ -137,7 +137,7 @@ def build_unit_table(
     hit = _success_time(base, definition)
     success = hit.notnull()
     if definition.within_days is not None:
-        success &= hit <= base.start_at + _days(definition.within_days)
+        success &= hit <= base.start_at + days_interval(definition.within_days)
     success_at = ibis.ifelse(success, hit, ibis.null("timestamp"))
     days = (success_at.epoch_seconds() - base.start_at.epoch_seconds()) / 86400.0
     table = base.mutate(success=success.fill_null(False), success_at=success_at, days_to_success=days)
@@ -157,7 +157,8 @@ def build_unit_table(
     return table
 
 
-def _days(days: float) -> ir.IntervalScalar:
+def days_interval(days: float) -> ir.IntervalScalar:
+    """An interval of ``days`` (fractions kept to the microsecond)."""
     seconds = float(days) * 86400
     if seconds.is_integer():
         return ibis.interval(seconds=int(seconds))

@@ -1,0 +1,308 @@
+"""Segments: how units are split, as engine expressions over the unit table and the events.
+
+Kinds (workshop.yaml ``segments:`` items, or :func:`parse_segment` from Python)::
+
+    - platform                                                  # a trait (users table, or first-event value)
+    - {name: first_order_value, column: order_value, bins: [0, 20, 50, 100]}   # numeric bins
+    - {name: signup_month, cohort: month}                       # cohort by first seen: week | month
+    - {name: used_search, did: search, within_days: 7}          # binary: did / did not
+    - {name: finished_signup, did: signup_completed}            # binary "did not finish a step"
+    - {name: active_days, frequency: login, per: week, window_days: 14}   # days a week doing X, 0..7
+    - {name: repeat_shopper, count: purchase, at_least: 2}      # derived: first-time vs repeat
+
+Exact meanings:
+
+* **bins** are left-closed, the last one open: ``[0, 20)``, ``[20, 50)``, ``[50, 100)``, ``100+``; values below
+  the first edge are ``< 0``; a trait on events takes the unit's first value (see success.py).
+* **cohort**: the week (Monday) or month of the unit's first event, as ``2026-01-05`` / ``2026-01``.
+* **did**: ``yes`` when the unit did the event at or after its start and before its success (any time after
+  the start if it never succeeded), and, with ``within_days``, at most that many days after the start.
+* **frequency**: distinct calendar days (UTC) on which the unit did the event, in ``[start, start +
+  window_days)``, divided by the window's weeks and rounded down: 0..7 days a week.
+* **count**: how many times the unit did the event at or after its start (within ``window_days`` if given):
+  ``2+`` vs ``< 2`` for ``at_least: 2``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from .config import Step, _parse_where
+from .errors import ConfigError, DataError, did_you_mean, listing
+from .success import days_interval, step_condition
+
+MISSING = "(missing)"
+YES, NO = "yes", "no"
+COHORTS = ("week", "month")
+SEGMENT_KEYS = {
+    "trait": {"name", "column"},
+    "bins": {"name", "column", "bins"},
+    "cohort": {"name", "cohort"},
+    "did": {"name", "did", "within_days", "where"},
+    "frequency": {"name", "frequency", "per", "window_days", "where"},
+    "count": {"name", "count", "at_least", "window_days", "where"},
+}
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One way of splitting units; ``values()`` of an ordered segment come in their natural order."""
+
+    name: str
+    kind: str  # trait | bins | cohort | did | frequency | count
+    column: str | None = None
+    bins: tuple[float, ...] = ()
+    cohort: str | None = None
+    step: Step | None = None
+    within_days: float | None = None
+    window_days: float | None = None
+    at_least: int | None = None
+    spec: Any = field(default=None, compare=False)
+
+    @property
+    def ordered(self) -> bool:
+        """Buckets with a natural order, where a tipping point makes sense."""
+        return self.kind in ("bins", "frequency", "count", "cohort")
+
+    @property
+    def behavioural(self) -> bool:
+        return self.kind in ("did", "frequency", "count")
+
+    def labels(self) -> list[str] | None:
+        """All possible values in order, where known in advance (bins, frequency, binary, count)."""
+        if self.kind == "bins":
+            edges = self.bins
+            out = [f"< {_num(edges[0])}"]
+            out += [f"[{_num(a)}, {_num(b)})" for a, b in itertools.pairwise(edges)]
+            return [*out, f"{_num(edges[-1])}+"]
+        if self.kind == "frequency":
+            return [str(d) for d in range(8)]
+        if self.kind == "did":
+            return [YES, NO]
+        if self.kind == "count":
+            return [f"{self.at_least}+", f"< {self.at_least}"]
+        return None
+
+    def sort_key(self, value: str) -> tuple:
+        """Order of a value within this segment (known labels first in their order, then alphabetical)."""
+        labels = self.labels()
+        if value == MISSING:
+            return (2, "")
+        if labels and value in labels:
+            return (0, labels.index(value))
+        return (1, value)
+
+    def describe(self) -> str:
+        if self.kind == "trait":
+            return self.column if self.column == self.name else f"{self.name} ({self.column})"
+        if self.kind == "bins":
+            return f"{self.name}: {self.column} in bins {list(self.bins)}"
+        if self.kind == "cohort":
+            return f"{self.name}: {self.cohort} of first seen"
+        if self.kind == "did":
+            within = f" within {_num(self.within_days)} days" if self.within_days is not None else ""
+            return f"{self.name}: did {self.step.describe()}{within} (before success)"
+        if self.kind == "frequency":
+            return f"{self.name}: days a week doing {self.step.describe()} in the first {_num(self.window_days)} days"
+        return f"{self.name}: did {self.step.describe()} at least {self.at_least} times"
+
+
+def _num(x: float | None) -> str:
+    if x is None:
+        return ""
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def parse_segment(raw: Any, where: str = "segments") -> Segment:
+    """A segment from its workshop.yaml form (a column name or a mapping); errors name the key and the fix."""
+    if isinstance(raw, Segment):
+        return raw
+    if isinstance(raw, str):
+        return Segment(name=raw, kind="trait", column=raw, spec=raw)
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"`{where}`: a segment is a column name or a mapping such as {{name: x, did: event}}.")
+    kinds = [k for k in ("bins", "cohort", "did", "frequency", "count") if k in raw]
+    kind = kinds[0] if len(kinds) == 1 else ("trait" if not kinds else None)
+    if kind is None:
+        raise ConfigError(f"`{where}` mixes {' and '.join(kinds)}: a segment has one kind.")
+    name = raw.get("name") or raw.get("column")
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"`{where}` needs a `name:` (it labels the segment in tables and charts).")
+    where = f"{where} ({name})"
+    extra = set(raw) - SEGMENT_KEYS[kind]
+    if extra:
+        raise ConfigError(
+            f"`{where}`: unknown keys {sorted(extra)} for a {kind} segment; allowed: {sorted(SEGMENT_KEYS[kind])}."
+        )
+    if kind == "trait":
+        return Segment(name=name, kind="trait", column=str(raw.get("column", name)), spec=dict(raw))
+    if kind == "bins":
+        bins = raw["bins"]
+        if (
+            not isinstance(bins, list)
+            or len(bins) < 1
+            or not all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bins)
+        ):
+            raise ConfigError(f"`{where}.bins` must be a list of numbers, e.g. [0, 20, 50, 100].")
+        if any(b >= a for a, b in zip(bins[1:], bins[:-1], strict=True)):
+            raise ConfigError(f"`{where}.bins` must be strictly increasing, found {bins}. Sort them and drop repeats.")
+        if "column" not in raw:
+            raise ConfigError(f"`{where}` needs `column:`, the numeric column to bin.")
+        return Segment(
+            name=name, kind="bins", column=str(raw["column"]), bins=tuple(float(b) for b in bins), spec=dict(raw)
+        )
+    if kind == "cohort":
+        if raw["cohort"] not in COHORTS:
+            raise ConfigError(f"`{where}.cohort` is {raw['cohort']!r}; use `week` or `month`.")
+        return Segment(name=name, kind="cohort", cohort=raw["cohort"], spec=dict(raw))
+    event = raw[kind]
+    if not isinstance(event, str) or not event:
+        raise ConfigError(f"`{where}.{kind}` must be an event name.")
+    step = Step(event=event, where=_parse_where(raw.get("where"), f"{where}.where", ""))
+    if kind == "did":
+        within = _days(raw.get("within_days"), f"{where}.within_days")
+        return Segment(name=name, kind="did", step=step, within_days=within, spec=dict(raw))
+    if kind == "frequency":
+        if raw.get("per", "week") != "week":
+            raise ConfigError(f"`{where}.per` must be `week` (days a week doing the event).")
+        window = _days(raw.get("window_days", 28), f"{where}.window_days")
+        if window < 7:
+            raise ConfigError(f"`{where}.window_days` must be at least 7 to count days a week, found {window}.")
+        return Segment(name=name, kind="frequency", step=step, window_days=window, spec=dict(raw))
+    at_least = raw.get("at_least", 2)
+    if isinstance(at_least, bool) or not isinstance(at_least, int) or at_least < 1:
+        raise ConfigError(f"`{where}.at_least` must be a whole number ≥ 1, found {at_least!r}.")
+    window = _days(raw.get("window_days"), f"{where}.window_days")
+    return Segment(name=name, kind="count", step=step, at_least=at_least, window_days=window, spec=dict(raw))
+
+
+def _days(value: Any, key: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ConfigError(f"`{key}` must be a number of days ≥ 0, found {value!r}.")
+    return float(value)
+
+
+def parse_segments(raw: Sequence[Any]) -> list[Segment]:
+    segments = [parse_segment(item, f"segments[{i}]") for i, item in enumerate(raw)]
+    names = [s.name for s in segments]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError(f"`segments`: the names {duplicates} are used twice; give each segment its own `name:`.")
+    return segments
+
+
+# --------------------------------------------------------------------------- engine expressions
+
+
+def segment_table(ws: Any, segments: Sequence[Segment]) -> ir.Table:
+    """The unit table with one text column per segment (named after it), built in the engine.
+
+    Traits and bins come from the unit table's traits; cohorts from first seen; behaviours from one extra
+    pass over the (few) events they name, joined to each unit's start and success.
+    """
+    trait_columns = list(dict.fromkeys(s.column for s in segments if s.kind in ("trait", "bins")))
+    _check_columns(ws, segments, trait_columns)
+    units = ws.unit_table(traits=trait_columns)
+    behaviour = [s for s in segments if s.behavioural]
+    if behaviour:
+        units = _with_behaviour(ws, units, behaviour)
+    columns: dict[str, ir.Value] = {}
+    for s in segments:
+        columns[s.name] = _label(s, units)
+    base = [c for c in ("unit_id", "first_seen", "start_at", "success", "success_at") if c in units.columns]
+    return units.select(*base, **columns)
+
+
+def _check_columns(ws: Any, segments: Sequence[Segment], trait_columns: list[str]) -> None:
+    available = ws.trait_columns()
+    for s in segments:
+        if s.kind in ("trait", "bins") and s.column not in available:
+            raise DataError(
+                f"segment {s.name!r}: no column {s.column!r} in the {ws.unit}s table or the events."
+                f"{did_you_mean(s.column, available)} Columns you can segment on: {listing(available)}."
+            )
+    if any(s.behavioural for s in segments):
+        known = set(ws.events.select("event").distinct().to_pandas()["event"].dropna())
+        for s in segments:
+            if s.behavioural and s.step.event not in known:
+                raise DataError(
+                    f"segment {s.name!r}: the event {s.step.event!r} never occurs in the data."
+                    f"{did_you_mean(s.step.event, known)} Fix the segment in workshop.yaml."
+                )
+    for s in segments:
+        if s.kind == "bins":
+            t = ws.trait_table
+            dtype = t[s.column].type() if t is not None and s.column in t.columns else ws.events[s.column].type()
+            if not dtype.is_numeric():
+                raise DataError(
+                    f"segment {s.name!r}: bins need a numeric column, but {s.column!r} is {dtype}. "
+                    "Use it as a plain trait instead, or bin a numeric column."
+                )
+
+
+def _label(s: Segment, units: ir.Table) -> ir.StringValue:
+    if s.kind == "trait":
+        return units[s.column].cast("string").fill_null(MISSING)
+    if s.kind == "bins":
+        value = units[s.column].cast("float64")
+        labels = s.labels()
+        cases = [(value < s.bins[0], labels[0])]
+        for i in range(len(s.bins) - 1):
+            cases.append((value < s.bins[i + 1], labels[i + 1]))
+        return ibis.ifelse(value.isnull(), MISSING, ibis.cases(*cases, else_=labels[-1]))
+    if s.kind == "cohort":
+        day = units.first_seen.truncate("W" if s.cohort == "week" else "M")
+        fmt = "%Y-%m-%d" if s.cohort == "week" else "%Y-%m"
+        return day.strftime(fmt)
+    column = units[f"_b_{s.name}"]
+    if s.kind == "did":
+        return ibis.ifelse(column > 0, YES, NO)
+    if s.kind == "frequency":
+        return column.cast("string")
+    return ibis.ifelse(column >= s.at_least, f"{s.at_least}+", f"< {s.at_least}")
+
+
+def _with_behaviour(ws: Any, units: ir.Table, segments: Sequence[Segment]) -> ir.Table:
+    """Add ``_b_<name>`` per behavioural segment: one join of the named events to the units' start/success."""
+    events = ws.unit_events
+    key = ws.unit_key
+    names = list(dict.fromkeys(s.step.event for s in segments))
+    relevant = events.filter(events.event.isin(names))
+    anchor = units.select(_u=units.unit_id, _start=units.start_at, _success=units.success_at)
+    joined = relevant.join(anchor, [relevant[key] == anchor._u, relevant.timestamp >= anchor._start])
+    aggs: dict[str, ir.Value] = {}
+    for s in segments:
+        cond = step_condition(joined, s.step)
+        if s.kind == "did":
+            cond &= joined._success.isnull() | (joined.timestamp < joined._success)
+            if s.within_days is not None:
+                cond &= joined.timestamp <= joined._start + days_interval(s.within_days)
+            aggs[f"_b_{s.name}"] = cond.ifelse(1, 0).sum()
+        elif s.kind == "frequency":
+            cond &= joined.timestamp < joined._start + days_interval(s.window_days)
+            days = joined.timestamp.date().nunique(where=cond)
+            aggs[f"_b_{s.name}"] = days
+        else:
+            if s.window_days is not None:
+                cond &= joined.timestamp <= joined._start + days_interval(s.window_days)
+            aggs[f"_b_{s.name}"] = cond.ifelse(1, 0).sum()
+    per_unit = joined.group_by(joined._u).aggregate(**aggs)
+    out = units.left_join(per_unit, units.unit_id == per_unit._u)
+    out = out.select(*units.columns, *aggs)
+    fills = {name: 0 for name in aggs}
+    out = out.fill_null(fills)
+    freq = {s.name: s.window_days / 7 for s in segments if s.kind == "frequency"}
+    if freq:
+        out = out.mutate(
+            **{f"_b_{n}": (out[f"_b_{n}"] / weeks).floor().cast("int64").clip(upper=7) for n, weeks in freq.items()}
+        )
+    return out
