@@ -118,6 +118,100 @@ def demo(kind: str, out: Path | None) -> None:
             _progress(f"{name}: wrote {folder}")
 
 
+@main.command()
+@click.argument("workshop", type=click.Path(path_type=Path), default="workshop.yaml")
+@click.option("--by", "by", multiple=True, help="A segment name from workshop.yaml or a trait column (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--no-strata", is_flag=True, help="Skip the Simpson's-paradox checks against the other segments.")
+@_friendly
+def compare(workshop: Path, by: tuple[str, ...], fmt: str, no_strata: bool) -> None:
+    """Success rate per segment value vs the rest: intervals, lift, p and BH q-values."""
+    from .compare import compare as run_compare
+    from .workshop import Workshop
+
+    result = run_compare(Workshop.load(workshop), list(by) or None, strata=not no_strata)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    elif fmt == "csv":
+        click.echo(result.rows.to_csv(index=False), nl=False)
+    else:
+        b = result.baseline
+        click.echo(f"Success: {result.success}")
+        click.echo(f"Baseline: {b['successes']:,} of {b['units']:,} {result.unit}s ({b['rate']:.1%})")
+        click.echo(f"q-values: Benjamini-Hochberg over all {result.comparisons} rows\n")
+        click.echo(_format_comparison(result.rows))
+        for note in result.hygiene:
+            click.echo(f"hygiene: {note}")
+
+
+@main.command()
+@click.argument("workshop", type=click.Path(path_type=Path), default="workshop.yaml")
+@click.option("--by", default=None, help="A segment name or trait column.")
+@click.option("--every", type=click.Choice(["week", "month"]), default="week", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@_friendly
+def trend(workshop: Path, by: str | None, every: str, fmt: str) -> None:
+    """Success rate per week (or month) of first seen, per segment value, with intervals and counts."""
+    from .compare import trend as run_trend
+    from .workshop import Workshop
+
+    df = run_trend(Workshop.load(workshop), by, every)
+    if fmt == "json":
+        click.echo(df.to_json(orient="records", indent=2))
+    elif fmt == "csv":
+        click.echo(df.to_csv(index=False), nl=False)
+    else:
+        for row in df.to_dict("records"):
+            label = f"{row['value']:<20} " if by else ""
+            flag = "" if row["complete"] else "  (window still open)"
+            click.echo(
+                f"{row['period']:<11} {label}{row['units']:>8,} {row['successes']:>8,} {row['rate']:>7.1%} "
+                f"[{row['ci_low']:.1%}, {row['ci_high']:.1%}]{flag}"
+            )
+
+
+@main.command("sample-size")
+@click.option("--baseline", type=float, required=True, help="Current success rate, e.g. 0.2.")
+@click.option("--target", type=float, default=None, help="Rate to detect, e.g. 0.25.")
+@click.option("--mde", type=float, default=None, help="Absolute effect to detect, e.g. 0.05 (5 points).")
+@click.option("--lift", type=float, default=None, help="Relative effect to detect, e.g. 0.25 (+25%).")
+@click.option("--alpha", type=float, default=0.05, show_default=True)
+@click.option("--power", type=float, default=0.8, show_default=True)
+@click.option("--weekly-units", type=float, default=None, help="Eligible units per week (for the duration).")
+@click.option("--share", type=float, default=1.0, show_default=True, help="Share of traffic in the experiment.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_friendly
+def sample_size(baseline, target, mde, lift, alpha, power, weekly_units, share, fmt) -> None:
+    """Units per group and weeks of traffic for an A/B test (two-sided, pooled two-proportion formula)."""
+    from . import stats
+
+    try:
+        plan = stats.plan_experiment(
+            baseline,
+            target=target,
+            mde=mde,
+            lift=lift,
+            alpha=alpha,
+            power=power,
+            weekly_units=weekly_units,
+            share=share,
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    if fmt == "json":
+        click.echo(json.dumps(plan.to_dict(), indent=2))
+        return
+    click.echo(
+        f"{plan.per_group:,} units per group ({plan.total:,} in all) to detect {plan.baseline:.2%} → "
+        f"{plan.target:.2%} ({plan.relative_effect:+.1%}) at alpha {alpha}, power {power}."
+    )
+    if plan.days is not None:
+        click.echo(
+            f"At {weekly_units:,.0f} eligible units a week with {share:.0%} in the test: {plan.days} days "
+            f"({plan.weeks} weeks). Assumes each week brings new units; returning units make it longer."
+        )
+
+
 @main.command("demo-data")
 @click.option("--kind", type=click.Choice(KINDS), required=True, help="Which dataset to generate.")
 @click.option(
@@ -141,6 +235,20 @@ def demo_data(kind: str, units: int | None, seed: int, out: Path | None) -> None
     started = time.perf_counter()
     generator.write(kind, out, units, seed=seed, progress=_progress)
     click.echo(f"wrote {out} ({units:,} units, seed {seed}) in {time.perf_counter() - started:.1f} s")
+
+
+def _format_comparison(df: Any) -> str:
+    lines = [f"{'segment':<16} {'value':<18} {'units':>8} {'rate':>7} {'95% CI':>15} {'lift':>7} {'p':>9} {'q':>9}"]
+    for r in df.to_dict("records"):
+        flag = " (small)" if r["small"] else (" (few units)" if r["unreliable"] else "")
+        interval = f"[{r['ci_low']:.1%}, {r['ci_high']:.1%}]"
+        lines.append(
+            f"{r['segment']:<16} {r['value']!s:<18} {r['units']:>8,} {r['rate']:>7.1%} {interval:>15} "
+            f"{r['lift']:>+7.1%} {r['p_value']:>9.2g} {r['q_value']:>9.2g}{flag}"
+        )
+        if r.get("strata"):
+            lines.append(f"{'':<16} ↳ {r['strata']}")
+    return "\n".join(lines)
 
 
 def _format_table(df: Any) -> str:

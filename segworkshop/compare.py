@@ -133,7 +133,7 @@ def compare(
     segments = resolve_segments(ws, by)
     table = segment_table(ws, segments)
     names = [s.name for s in segments]
-    singles, pairs = _counts(table, names, strata and len(names) > 1)
+    singles, pairs = segment_counts(table, names, strata and len(names) > 1)
     total_units = int(singles[singles.segment == names[0]].units.sum())
     total_successes = int(singles[singles.segment == names[0]].successes.sum())
     if total_units == 0:
@@ -162,7 +162,7 @@ def compare(
     )
 
 
-def _counts(table: ir.Table, names: list[str], with_pairs: bool) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+def segment_counts(table: ir.Table, names: list[str], with_pairs: bool) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """One round trip: units and successes per (segment, value) and, optionally, per pair of segments."""
     parts = []
     null = ibis.null("string")
