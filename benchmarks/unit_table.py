@@ -14,13 +14,10 @@ All three must agree on the number of units and successes.
 
 from __future__ import annotations
 
-import argparse
-import json
-import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
+
+import harness
 
 EVENT_TRAITS = ["platform", "country"]
 USER_TRAITS = ["channel", "account_type", "newsletter", "age_band"]
@@ -42,7 +39,7 @@ def run_sql(data: Path) -> dict:
     started = time.perf_counter()
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    events = _events_glob(data)
+    events = harness.events_glob(data)
     traits = ", ".join(f"arg_min({c}, ts) FILTER (WHERE {c} IS NOT NULL) AS {c}" for c in EVENT_TRAITS)
     user_cols = ", ".join(f"u.{c}" for c in USER_TRAITS)
     sql = f"""
@@ -69,7 +66,7 @@ def run_pandas(data: Path) -> dict:
     import pandas as pd
 
     started = time.perf_counter()
-    events = pd.read_parquet(_events_path(data), columns=["user_id", "event", "timestamp", *EVENT_TRAITS])
+    events = pd.read_parquet(harness.events_path(data), columns=["user_id", "event", "timestamp", *EVENT_TRAITS])
     events = events.sort_values("timestamp", kind="stable")
     grouped = events.groupby("user_id", sort=False)
     per_user = grouped["timestamp"].agg(first_seen="min", last_seen="max", events="size")
@@ -87,87 +84,9 @@ def run_pandas(data: Path) -> dict:
 VARIANTS = {"segworkshop": run_segworkshop, "duckdb_sql": run_sql, "pandas": run_pandas}
 
 
-def _events_path(data: Path) -> Path:
-    folder = data / "events"
-    return folder if folder.is_dir() else data / "events.parquet"
-
-
-def _events_glob(data: Path) -> str:
-    folder = data / "events"
-    return str(folder / "**" / "*.parquet") if folder.is_dir() else str(data / "events.parquet")
-
-
 def _result(table, started: float) -> dict:
-    return {
-        "work_s": time.perf_counter() - started,
-        "units": len(table),
-        "successes": int(table["success"].sum()),
-    }
-
-
-def _measure(variant: str, data: Path) -> dict:
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, __file__, "--run", variant, "--data", str(data)], stdout=subprocess.PIPE, text=True
-    )
-    out, _ = proc.communicate()
-    wall = time.perf_counter() - started
-    if proc.returncode:
-        raise SystemExit(f"{variant} failed with exit code {proc.returncode}")
-    result = json.loads(out.strip().splitlines()[-1])
-    result["wall_s"] = wall
-    result["peak_mb"] = result.pop("peak_kb") / 1024
-    return result
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--users", type=int, default=1_000_000)
-    parser.add_argument("--data", type=Path, default=None, help="a demo-data folder (default: generated in /tmp)")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--run", choices=list(VARIANTS), help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    data = args.data or Path(f"/tmp/segworkshop-bench/ecomm-{args.users}")
-
-    if args.run:  # child process: one variant, then report its own peak memory
-        import resource
-
-        result = VARIANTS[args.run](data)
-        result["peak_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        print(json.dumps(result))
-        return
-
-    if not (data / "workshop.yaml").exists():
-        from segworkshop import demo
-
-        print(f"generating {args.users:,} ecomm users into {data} …", flush=True)
-        demo.write("ecomm", data, args.users, seed=0)
-    results: dict[str, list[dict]] = {v: [] for v in VARIANTS}
-    for r in range(args.rounds):
-        for variant in VARIANTS:
-            results[variant].append(_measure(variant, data))
-            last = results[variant][-1]
-            print(
-                f"round {r + 1} {variant:<12} wall {last['wall_s']:6.2f} s  work {last['work_s']:6.2f} s  "
-                f"peak {last['peak_mb']:7.0f} MB  units {last['units']:,} successes {last['successes']:,}",
-                flush=True,
-            )
-    answers = {(res[0]["units"], res[0]["successes"]) for res in results.values()}
-    if len(answers) != 1:
-        raise SystemExit(f"the variants disagree: {answers}")
-    med = {
-        v: {k: statistics.median(x[k] for x in res) for k in ("wall_s", "work_s", "peak_mb")}
-        for v, res in results.items()
-    }
-    base = med["duckdb_sql"]
-    print(f"\nmedian of {args.rounds} rounds, {answers.pop()[0]:,} units ({data}):")
-    print(f"{'variant':<12} {'wall s':>8} {'work s':>8} {'peak MB':>9} {'wall/SQL':>9} {'peak/SQL':>9}")
-    for v, m in med.items():
-        print(
-            f"{v:<12} {m['wall_s']:8.2f} {m['work_s']:8.2f} {m['peak_mb']:9.0f} "
-            f"{m['wall_s'] / base['wall_s']:8.2f}x {m['peak_mb'] / base['peak_mb']:8.2f}x"
-        )
+    return {"work_s": time.perf_counter() - started, "units": len(table), "successes": int(table["success"].sum())}
 
 
 if __name__ == "__main__":
-    main()
+    harness.run(__file__, VARIANTS, ("units", "successes"), "duckdb_sql", __doc__)
