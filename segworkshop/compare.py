@@ -373,4 +373,24 @@ def trend(ws: Any, by: str | Any | None = None, every: str = "week") -> pd.DataF
     return df.drop(columns="_last").reset_index(drop=True)
 
 
-__all__ = ["NO", "YES", "Comparison", "compare", "resolve_segments", "suppress_small", "trend"]
+def top_values(df: pd.DataFrame, max_values: int = 8, other: str = "other") -> pd.DataFrame:
+    """Keep the ``max_values - 1`` largest values of a trend (by units) and sum the rest into ``other``.
+
+    Counts are summed per period; rates and Wilson intervals are recomputed from the sums.
+    """
+    if "value" not in df.columns or df["value"].nunique() <= max_values:
+        return df
+    keep = df.groupby("value")["units"].sum().nlargest(max_values - 1).index
+    merged = df.assign(value=df["value"].where(df["value"].isin(keep), other))
+    keys = [c for c in ("period", "segment", "value") if c in merged.columns]
+    out = merged.groupby(keys, sort=False, as_index=False).agg(
+        units=("units", "sum"), successes=("successes", "sum"), complete=("complete", "all")
+    )
+    out["rate"] = out["successes"] / out["units"]
+    bounds = [stats.wilson_interval(x, n) for x, n in zip(out.successes, out.units, strict=True)]
+    out["ci_low"] = [b[0] for b in bounds]
+    out["ci_high"] = [b[1] for b in bounds]
+    return out.sort_values(keys[:1]).reset_index(drop=True)
+
+
+__all__ = ["NO", "YES", "Comparison", "compare", "resolve_segments", "suppress_small", "top_values", "trend"]

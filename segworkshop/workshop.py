@@ -45,6 +45,16 @@ class Workshop:
         """A workshop from a mapping shaped like workshop.yaml (sources may be DataFrames)."""
         return cls(parse_config(raw), con)
 
+    def with_config(self, config: WorkshopConfig) -> Workshop:
+        """The same data and connection under another success definition or segments (data opened once)."""
+        if config.data is not self.config.data:
+            return Workshop(config, self.con)
+        new = Workshop(config, self.con)
+        for name in ("mapped", "users", "accounts"):
+            if name in self.__dict__:
+                new.__dict__[name] = self.__dict__[name]
+        return new
+
     # ------------------------------------------------------------------ data
 
     @property
