@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from .config import WorkshopConfig, load_config, parse_success
+from .hypotheses import Hypothesis
 from .journal import FACILITATOR, Journal
+from .prioritize import Candidate
 from .segments import Segment, parse_segments
 from .workshop import Workshop
 
@@ -57,6 +59,63 @@ class Session:
 
     def segments(self) -> list[Segment]:
         return parse_segments(self.config.segments)
+
+    # ------------------------------------------------------------------ what the room entered
+
+    def hypotheses(self) -> list[Hypothesis]:
+        """Every participant's hypotheses, oldest first."""
+        out = []
+        for e in self.journal.entries("hypotheses"):
+            d = e.data
+            out.append(
+                Hypothesis(
+                    segment=d["segment"],
+                    value=d["value"],
+                    versus=d.get("versus"),
+                    direction=d.get("direction", "more"),
+                    expected_lift=d.get("expected_lift"),
+                    text=d.get("text", ""),
+                    author=e.author,
+                )
+            )
+        return out
+
+    def candidates(self) -> list[Candidate]:
+        """Experiment candidates with the team's scores."""
+        return [
+            Candidate(
+                name=e.data["name"],
+                segment=e.data.get("segment"),
+                value=e.data.get("value"),
+                expected_lift=float(e.data.get("expected_lift", 0.1)),
+                share=float(e.data.get("share", 0.5)),
+                scores=dict(e.data.get("scores", {})),
+                author=e.author,
+            )
+            for e in self.journal.entries("scores")
+        ]
+
+    def ballots(self) -> list[dict[str, int]]:
+        """Each participant's latest dot-vote ballot."""
+        latest: dict[str, dict[str, int]] = {}
+        for e in self.journal.entries("votes"):
+            latest[e.author] = e.data.get("ballot", {})
+        return list(latest.values())
+
+    def segment_values(self) -> dict[str, list[str]]:
+        """The values of each chosen segment (in their natural order), for pickers."""
+        from .compare import segment_counts
+        from .segments import segment_table
+
+        segments = self.segments()
+        if not segments:
+            return {}
+        counts, _ = segment_counts(segment_table(self.workshop, segments), [s.name for s in segments], False)
+        out = {}
+        for seg in segments:
+            values = list(counts[counts.segment == seg.name].value)
+            out[seg.name] = sorted(values, key=seg.sort_key)
+        return out
 
     # ------------------------------------------------------------------ decisions
 

@@ -140,7 +140,7 @@ def validate(ws: Workshop) -> ValidationReport:
     if report.rows == 0:
         report.error(f"{mapped.label} has no rows. Export a period with activity, or check the path / filter.")
         return report
-    report.events = _event_counts(events)
+    report.events = event_counts(events)
     report.duplicate_rows = int(events.count().to_pyarrow().as_py()) - int(
         events.distinct().count().to_pyarrow().as_py()
     )
@@ -211,7 +211,7 @@ def _basic_counts(report: ValidationReport, events: ir.Table, times: ir.Table | 
         report.bad_timestamp_examples = [str(x) for x in bad.to_pandas()["raw"]]
 
 
-def _event_counts(events: ir.Table) -> pd.DataFrame:
+def event_counts(events: ir.Table) -> pd.DataFrame:
     counts = events.group_by("event").aggregate(rows=events.count(), users=events.user_id.nunique())
     df = counts.to_pandas()
     return df.sort_values(["rows", "event"], ascending=[False, True], ignore_index=True)

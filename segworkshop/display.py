@@ -1,0 +1,178 @@
+"""Showing results in a notebook: escaped HTML tables, charts drawn offline, privacy applied.
+
+Everything here is display only: it formats what the analyses returned. Tables are built with
+``DataFrame.to_html(escape=True)`` so that text participants typed shows as text. Groups under the privacy
+threshold are hidden (see :func:`segworkshop.compare.suppress_small`). Charts are drawn with the default
+renderer in an interactive session, and as inline SVG (vl-convert, no JavaScript, no network) when a notebook
+runs headless for a report.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+from IPython.display import HTML, SVG, Markdown, display
+
+PERCENT = ("rate", "ci_low", "ci_high", "rest_rate", "rate_a", "rate_b", "missing")
+SIGNED_PERCENT = ("lift", "diff", "diff_ci_low", "diff_ci_high", "lift_ci_low", "lift_ci_high", "mde_relative")
+PVALUE = ("p_value", "q_value")
+
+STYLE = """<style>
+.sw-table {border-collapse: collapse; font: 14px system-ui, sans-serif; margin: 0.5em 0 1em}
+.sw-table th {text-align: left; border-bottom: 2px solid #999; padding: 4px 10px}
+.sw-table td {border-bottom: 1px solid #e3e3e3; padding: 4px 10px; vertical-align: top}
+.sw-note {color: #555; font: 13px system-ui, sans-serif}
+.sw-warn {color: #8a4b00; font: 14px system-ui, sans-serif}
+</style>"""
+
+
+def _fmt(column: str, value: Any) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "—"
+    if column in PERCENT:
+        return f"{value:.1%}"
+    if column in SIGNED_PERCENT:
+        return f"{value:+.1%}" if abs(value) != float("inf") else "∞"
+    if column in PVALUE:
+        return f"{value:.2g}" if value >= 1e-4 else "< 0.0001"
+    if isinstance(value, float) and float(value).is_integer() and column in ("units", "successes"):
+        return f"{int(value):,}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return str(value)
+
+
+def table_html(df: pd.DataFrame, columns: Mapping[str, str] | None = None) -> str:
+    """An escaped HTML table; ``columns`` maps the columns to show onto their headers."""
+    columns = dict(columns) if columns else {c: c for c in df.columns}
+    shown = df[[c for c in columns if c in df.columns]].copy()
+    for c in shown.columns:
+        shown[c] = [_fmt(c, v) for v in shown[c]]
+    shown = shown.rename(columns=columns)
+    return STYLE + shown.to_html(index=False, escape=True, classes="sw-table", border=0)
+
+
+def table(df: pd.DataFrame, columns: Mapping[str, str] | None = None) -> None:
+    display(HTML(table_html(df, columns)))
+
+
+def text(message: str, kind: str = "note") -> None:
+    """A line of text (escaped)."""
+    display(HTML(f'{STYLE}<p class="sw-{kind}">{html.escape(message)}</p>'))
+
+
+def markdown(source: str) -> None:
+    display(Markdown(source))
+
+
+def chart(c: Any, interactive: bool) -> None:
+    """An altair chart: live in JupyterLab, inline SVG (drawn offline, no scripts) in a headless run."""
+    if interactive:
+        display(c)
+        return
+    import vl_convert as vlc
+
+    svg = vlc.vegalite_to_svg(c.to_dict())
+    display(SVG(svg))
+
+
+# --------------------------------------------------------------------------- composite views
+
+COMPARE_COLUMNS = {
+    "segment": "segment",
+    "value": "value",
+    "units": "units",
+    "successes": "successes",
+    "rate": "rate",
+    "ci_low": "95% CI low",
+    "ci_high": "95% CI high",
+    "lift": "lift vs rest",
+    "q_value": "q (BH)",
+    "note": "note",
+    "strata": "within other segments",
+}
+
+
+def comparison(result: Any, interactive: bool, title: str = "Success rate by segment") -> None:
+    """compare()'s rows (small groups hidden), its chart, and the hygiene notes."""
+    from .charts import rate_chart
+
+    shared = result.shareable()
+    b = result.baseline
+    text(
+        f"Baseline: {b['successes']:,} of {b['units']:,} {result.unit}s succeed ({b['rate']:.1%}). "
+        f"q-values: Benjamini–Hochberg over all {result.comparisons} rows. Success: {result.success}."
+    )
+    visible = shared[~shared["hidden"]]
+    if len(visible):
+        chart(rate_chart(visible, baseline=b["rate"], title=title), interactive)
+    table(shared, COMPARE_COLUMNS)
+    for note in result.hygiene:
+        text(note, "warn")
+
+
+def hypotheses(df: pd.DataFrame) -> None:
+    if df.empty:
+        text("No hypotheses entered yet.")
+        return
+    table(
+        df,
+        {
+            "author": "who",
+            "text": "hypothesis",
+            "segment": "segment",
+            "value": "group",
+            "versus": "versus",
+            "direction": "succeeds",
+            "rate_a": "group rate",
+            "rate_b": "versus rate",
+            "lift": "lift",
+            "q_value": "q",
+            "verdict": "verdict",
+            "explanation": "why",
+        },
+    )
+
+
+def validation(report: Any) -> None:
+    """The data-check report: summary, findings, events, traits."""
+    span = f"{report.first:%Y-%m-%d} → {report.last:%Y-%m-%d}" if report.first is not None else "—"
+    accounts = f" in {report.accounts:,} accounts" if report.accounts is not None else ""
+    text(f"{report.rows:,} events from {report.users:,} users{accounts}, {span} (UTC).")
+    text(
+        f"Null user ids: {report.null_user_ids:,} · blank ids: {report.blank_user_ids:,} · times that do not parse: "
+        f"{report.bad_timestamps:,} · duplicate rows: {report.duplicate_rows:,}"
+    )
+    if report.baseline:
+        b = report.baseline
+        text(f"Success ({b['definition']}): {b['successes']:,} of {b['units']:,} {report.unit}s ({b['rate']:.1%}).")
+    for finding in report.findings:
+        text(f"{finding.level}: {finding.message}", "warn")
+    markdown("**Events**")
+    table(report.events, {"event": "event", "rows": "rows", "users": "users"})
+    markdown("**Traits** — what can be segmented")
+    table(
+        report.traits,
+        {
+            "column": "trait",
+            "source": "from",
+            "type": "type",
+            "values": "values",
+            "missing": "missing",
+            "verdict": "can segment?",
+        },
+    )
+
+
+def entries(items: list[Any], columns: Mapping[str, str]) -> None:
+    """Journal entries as a table (author, then the chosen data fields)."""
+    if not items:
+        text("Nothing entered yet.")
+        return
+    rows = [{"author": e.author, **e.data} for e in items]
+    table(pd.DataFrame(rows), {"author": "who", **columns})
