@@ -63,12 +63,8 @@ def rate_chart(rows: pd.DataFrame, baseline: float | None = None, title: str = "
     whiskers = base.mark_rule(color="#333").encode(y=y, x="ci_low:Q", x2="ci_high:Q")
     counts = base.mark_text(align="left", dx=4, color="#555", fontSize=11).encode(y=y, x="ci_high:Q", text="units_text")
     layers = [bars, whiskers, counts]
-    if baseline is not None:
-        layers.append(
-            alt.Chart(pd.DataFrame({"baseline": [baseline]}))
-            .mark_rule(strokeDash=[4, 4], color="#b8443d")
-            .encode(x="baseline:Q")
-        )
+    if baseline is not None:  # same data as the other layers, so that the layered chart can be faceted
+        layers.append(base.mark_rule(strokeDash=[4, 4], color="#b8443d").encode(x=alt.datum(baseline)))
     chart = alt.layer(*layers)
     if "segment" in df.columns and df["segment"].nunique() > 1:
         chart = chart.facet(row=alt.Row("segment:N", title=None, header=alt.Header(labelFontSize=14))).resolve_scale(

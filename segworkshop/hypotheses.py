@@ -169,7 +169,8 @@ def tipping_point(ws: Any, segment: Any) -> stats.TippingPoint:
     counts = counts[counts.value != MISSING]
     labels = seg.labels()
     if labels:  # every bucket, including empty ones, in order
-        counts = counts.set_index("value").reindex(labels, fill_value=0).reset_index()
+        counts = counts.set_index("value")[["units", "successes"]].reindex(labels, fill_value=0)
+        counts = counts.rename_axis("value").reset_index()
     else:
         counts = counts.sort_values("value")
     return stats.tipping_point(list(counts["value"]), counts["successes"].to_numpy(), counts["units"].to_numpy())
