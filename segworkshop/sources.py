@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import glob
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -144,10 +145,19 @@ def _open_engine_table(con: ibis.BaseBackend, spec: Mapping, base_dir: Path, key
             path = _resolve_path(database, base_dir)
             if not path.exists():
                 raise DataError(f"{key}: no such DuckDB file {path}. Paths are relative to workshop.yaml.")
-            alias = "src_" + re.sub(r"\W", "_", path.stem)
-            if alias not in con.list_catalogs():
-                con.attach(str(path), name=alias, read_only=True)
-            tables = con.list_tables(database=(alias, "main"))
+            alias = "src_" + hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
+            # (ibis 12's catalog listing calls a DuckDB API that 2.0 removed: ask DuckDB directly)
+            attached = {row[0] for row in con.raw_sql("SELECT database_name FROM duckdb_databases()").fetchall()}
+            if alias not in attached:
+                con.raw_sql(f"ATTACH '{_sql_text(path)}' AS {alias} (READ_ONLY)")
+            tables = [
+                row[0]
+                for row in con.raw_sql(
+                    f"SELECT table_name FROM duckdb_tables() WHERE database_name = '{alias}' "
+                    "UNION SELECT view_name FROM duckdb_views() WHERE database_name = "
+                    f"'{alias}' ORDER BY 1"
+                ).fetchall()
+            ]
             if name not in tables:
                 raise DataError(
                     f"{key}: no table {name!r} in {path}.{did_you_mean(name, tables)} Tables: {listing(tables)}."
@@ -161,6 +171,10 @@ def _open_engine_table(con: ibis.BaseBackend, spec: Mapping, base_dir: Path, key
         raise
     except Exception as exc:
         raise DataError(f"{key}: cannot open table {name!r}: {_first_line(exc)}") from None
+
+
+def _sql_text(path: Path) -> str:
+    return str(path).replace("'", "''")
 
 
 def _kind_of(name: str) -> str | None:
@@ -289,6 +303,12 @@ def map_events(raw: ir.Table, data: DataConfig, label: str) -> MappedEvents:
             continue
         exprs[name] = expr
         sources[name] = _spec_text(spec, raw)
+        if name in REQUIRED and _into_json_text(raw, sources[name]) and _empty_in_sample(raw, expr):
+            # a key of JSON text always "resolves": only the data says whether it is there
+            raise DataError(
+                _missing_column_message(name, spec, raw.columns, label, data.preset)
+                + f" ({sources[name]!r} is a key that none of the first {SAMPLE_ROWS:,} rows has.)"
+            )
     unit = data.time_unit
     if unit == "auto" and data.preset and "time_unit" not in data.columns:
         unit = PRESETS[data.preset].time_unit
@@ -331,6 +351,23 @@ def map_events(raw: ir.Table, data: DataConfig, label: str) -> MappedEvents:
     )
 
 
+SAMPLE_ROWS = 1000
+
+
+def _into_json_text(raw: ir.Table, source: str) -> bool:
+    """Whether a column spec reads a key out of a JSON-text column (``properties.distinct_id``)."""
+    if source in raw.columns or "." not in source:
+        return False
+    head = source.split(".", 1)[0]
+    return head in raw.columns and (raw[head].type().is_string() or raw[head].type().is_json())
+
+
+def _empty_in_sample(raw: ir.Table, expr: ir.Value) -> bool:
+    sample = raw.limit(SAMPLE_ROWS)
+    found = sample.select(v=expr.op().replace({raw.op(): sample.op()}).to_expr())
+    return int(found.v.count().to_pyarrow().as_py()) == 0
+
+
 def map_keyed(raw: ir.Table, key: str, data: DataConfig, label: str, config_key: str) -> ir.Table:
     """A users or accounts table keyed by ``key`` (user_id / account_id), renamed like the events."""
     spec = effective_columns(data).get(key, key)
@@ -348,8 +385,17 @@ def map_keyed(raw: ir.Table, key: str, data: DataConfig, label: str, config_key:
 
 
 def _as_id(expr: ir.Value) -> ir.Value:
-    """Ids are compared as text, so that a users table with integer ids joins events with string ids."""
-    return expr if expr.type().is_string() else expr.cast("string")
+    """Ids are compared as text, so that a users table with integer ids joins events with string ids.
+
+    Whole floats (pandas' integer ids with a gap) are written without a decimal point: 1.0 is "1".
+    """
+    dtype = expr.type()
+    if dtype.is_string():
+        return expr
+    if dtype.is_floating():
+        whole = expr.notnull() & (expr == expr.floor()) & (expr.abs() < 9e15)
+        return ibis.ifelse(whole, expr.floor().cast("int64").cast("string"), expr.cast("string"))
+    return expr.cast("string")
 
 
 def _is_scalar(expr: ir.Value) -> bool:

@@ -27,32 +27,87 @@ def parse_timestamp(value: ir.Value, unit: str = "auto") -> ir.TimestampValue:
     """A naive-UTC timestamp expression from a timestamp, date, string or epoch-number column."""
     dtype = value.type()
     if dtype.is_timestamp():
-        return value.cast(dt.Timestamp()) if dtype.timezone is not None else value
+        return _to_utc(value) if dtype.timezone is not None else value
     if dtype.is_date():
         return value.cast(dt.Timestamp())
     if dtype.is_numeric():
         return epoch_to_timestamp(value, unit)
     if dtype.is_string():
-        if unit != "auto":
-            return epoch_to_timestamp(value.try_cast("float64"), unit)
-        as_text = value.strip().try_cast(dt.Timestamp(timezone="UTC")).cast(dt.Timestamp())
-        as_number = epoch_to_timestamp(value.try_cast("float64"), unit)
+        text = value.strip()
+        parsed = text.try_cast(dt.Timestamp(timezone="UTC"))
+        # DuckDB reads 'infinity' as a timestamp: keep only years 0001-9999
+        real = (parsed >= ibis.timestamp("0001-01-01 00:00:00+00:00")) & (
+            parsed < ibis.timestamp("9999-12-31 23:59:59+00:00")
+        )
+        as_text = ibis.ifelse(real, _to_utc(parsed), ibis.null("timestamp"))
+        as_number = epoch_to_timestamp(text.try_cast("float64"), unit)
         return ibis.coalesce(as_text, as_number)
     raise TypeError(f"cannot read a time from a column of type {dtype}")
 
 
+def _timezone_udf():
+    def timezone(zone, ts):
+        """DuckDB's timezone(zone, timestamptz): the wall time in that zone, as a naive timestamp."""
+
+    timezone.__annotations__ = {"zone": dt.string, "ts": dt.Timestamp(timezone="UTC"), "return": dt.timestamp}
+    return ibis.udf.scalar.builtin(timezone, name="timezone")
+
+
+_timezone = _timezone_udf()
+
+
+def _to_utc(value: ir.TimestampValue) -> ir.TimestampValue:
+    # A plain cast would do in principle, but DuckDB pushes it into its CSV reader, which then drops the offset
+    # (``12:30+02:00`` read as 12:30); an explicit conversion to UTC wall time is right everywhere.
+    return _timezone("UTC", value)
+
+
+# |µs since 1970| below this: years 0001-9999; beyond it (and NaN, ±inf) is not a time but a broken value
+_MAX_MICROS = 2.5e17
+
+
+def _ns_to_micros(v: ir.IntegerValue) -> ir.IntegerValue:
+    """Nanoseconds to the nearest microsecond, exactly. Engines divide integers in floating point, which is
+    ~256 ns off at today's epochs, so: an approximate quotient, then the exact remainder corrects it."""
+    shifted = v + 500
+    approx = (shifted / 1000).floor().cast("int64")
+    remainder = shifted - approx * 1000  # exact, and small: a few thousand at most
+    return approx + (remainder / 1000).floor().cast("int64")
+
+
 def epoch_to_timestamp(value: ir.NumericValue, unit: str = "auto") -> ir.TimestampValue:
-    """Epoch seconds / ms / µs / ns (or 'auto': by magnitude, per row) to a naive-UTC timestamp."""
-    if unit == "auto":
-        magnitude = value.abs()
-        factor = ibis.cases(
-            *((magnitude < bound, _MICROS_PER[name]) for bound, name in _AUTO_BOUNDS),
-            else_=_MICROS_PER["ns"],
-        )
+    """Epoch seconds / ms / µs / ns (or 'auto': by magnitude, per row) to a naive-UTC timestamp.
+
+    Integers are converted exactly (nanoseconds rounded to the nearest microsecond); floats through float64.
+    NaN, infinities and values beyond year 9999 become null.
+    """
+    if value.type().is_integer():
+        v = value.cast("int64")
+        if unit == "auto":
+            magnitude = v.abs()
+            micros = ibis.cases(
+                (magnitude < int(_AUTO_BOUNDS[0][0]), v * 1_000_000),
+                (magnitude < int(_AUTO_BOUNDS[1][0]), v * 1_000),
+                (magnitude < int(_AUTO_BOUNDS[2][0]), v),
+                else_=_ns_to_micros(v),
+            )
+        elif unit == "ns":
+            micros = _ns_to_micros(v)
+        else:
+            limit = int(_MAX_MICROS // _MICROS_PER[unit])
+            micros = ibis.ifelse(v.abs() < limit, v * int(_MICROS_PER[unit]), ibis.null("int64"))
+        ok = micros.abs() < int(_MAX_MICROS)
     else:
-        factor = ibis.literal(_MICROS_PER[unit])
-    if value.type().is_integer() and unit in ("s", "ms", "us"):
-        micros = value * factor
-    else:
-        micros = (value.cast("float64") * factor).round()
-    return _EPOCH + micros.cast("int64").as_interval("us")
+        f = value.cast("float64")
+        if unit == "auto":
+            magnitude = f.abs()
+            factor = ibis.cases(
+                *((magnitude < bound, _MICROS_PER[name]) for bound, name in _AUTO_BOUNDS),
+                else_=_MICROS_PER["ns"],
+            )
+        else:
+            factor = ibis.literal(_MICROS_PER[unit])
+        scaled = f * factor
+        ok = scaled.abs() < _MAX_MICROS  # false for NaN and ±inf
+        micros = ibis.ifelse(ok, scaled, ibis.null("float64")).round()  # rounds to int64
+    return ibis.ifelse(ok, _EPOCH + micros.as_interval("us"), ibis.null("timestamp"))
