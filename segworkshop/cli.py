@@ -212,6 +212,32 @@ def sample_size(baseline, target, mde, lift, alpha, power, weekly_units, share, 
         )
 
 
+@main.command("run")
+@click.argument("workshop", type=click.Path(path_type=Path), default="workshop.yaml")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Report folder (default: reports/<date>_<time> next to workshop.yaml).",
+)
+@click.option("--only", multiple=True, help="Run only these steps (number or name part, repeatable).")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Notebooks run in parallel.")
+@_friendly
+def run_report(workshop: Path, out: Path | None, only: tuple[str, ...], jobs: int) -> None:
+    """Run every step notebook headless and render the HTML report (index.html + a page per step).
+
+    Exit code 1 when a step failed (the rest of the report is still written).
+    """
+    from .report import run
+
+    result = run(workshop, out, only=list(only) or None, jobs=jobs, progress=_progress)
+    click.echo(f"report: {result.out / 'index.html'}")
+    if not result.ok:
+        failed = ", ".join(s.notebook for s in result.steps if not s.ok)
+        click.echo(f"failed steps: {failed}", err=True)
+        sys.exit(1)
+
+
 @main.command("demo-data")
 @click.option("--kind", type=click.Choice(KINDS), required=True, help="Which dataset to generate.")
 @click.option(
