@@ -65,7 +65,7 @@ def rate_chart(rows: pd.DataFrame, baseline: float | None = None, title: str = "
     layers = [bars, whiskers, counts]
     if baseline is not None:  # same data as the other layers, so that the layered chart can be faceted
         layers.append(base.mark_rule(strokeDash=[4, 4], color="#b8443d").encode(x=alt.datum(baseline)))
-    chart = alt.layer(*layers)
+    chart = alt.layer(*layers).properties(width=480)
     if "segment" in df.columns and df["segment"].nunique() > 1:
         chart = chart.facet(row=alt.Row("segment:N", title=None, header=alt.Header(labelFontSize=14))).resolve_scale(
             y="independent"
@@ -86,7 +86,9 @@ def trend_chart(df: pd.DataFrame, title: str = "") -> alt.LayerChart:
     color = alt.Color("value:N", title=None, scale=alt.Scale(range=PALETTE))
     x = alt.X("period:O", title="first seen", axis=alt.Axis(labelAngle=-40))
     base = alt.Chart(data)
-    band = base.mark_area(opacity=0.15).encode(x=x, y="ci_low:Q", y2="ci_high:Q", color=color)
+    band = base.mark_area(opacity=0.15).encode(
+        x=x, y="ci_low:Q", y2="ci_high:Q", color=alt.Color("value:N", legend=None, scale=alt.Scale(range=PALETTE))
+    )
     line = base.mark_line().encode(x=x, y=alt.Y("rate:Q", title="success rate", axis=alt.Axis(format="%")), color=color)
     points = base.mark_point(size=50, filled=True).encode(
         x=x,
@@ -103,7 +105,7 @@ def trend_chart(df: pd.DataFrame, title: str = "") -> alt.LayerChart:
             "window:N",
         ],
     )
-    chart = alt.layer(band, line, points)
+    chart = alt.layer(band, line, points).properties(width=560, height=260)
     return chart.properties(title=title) if title else chart
 
 

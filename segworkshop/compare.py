@@ -326,6 +326,8 @@ def suppress_small(rows: pd.DataFrame, min_units: int) -> pd.DataFrame:
         if len(hidden) == 1 and len(part) > 1:
             out.loc[part[~part.hidden].units.idxmin(), "hidden"] = True
     out[numeric] = out[numeric].astype("float64").where(~out["hidden"], np.nan)
+    if "strata" in out.columns:  # the strata notes quote odds ratios: they would leak the hidden group
+        out["strata"] = out["strata"].where(~out["hidden"], "")
     out["note"] = np.where(out["hidden"], f"fewer than {min_units} units (hidden)", "")
     return out
 

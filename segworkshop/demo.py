@@ -38,7 +38,7 @@ import pyarrow.parquet as pq
 
 KINDS = ("saas", "ecomm", "finserv")
 # Sizes of the datasets bundled in data/<kind>/ (units: accounts for saas, users otherwise).
-BUNDLED_UNITS = {"saas": 4_000, "ecomm": 20_000, "finserv": 20_000}
+BUNDLED_UNITS = {"saas": 5_000, "ecomm": 20_000, "finserv": 20_000}
 # Units generated (and written) per chunk: bounds memory for large runs; fixed so chunking is deterministic.
 CHUNK_UNITS = {"saas": 50_000, "ecomm": 200_000, "finserv": 200_000}
 
@@ -424,8 +424,8 @@ def _finish_events(
 
 EC_PLATFORMS = ("web", "ios", "android")
 EC_PLATFORM_W = (0.45, 0.30, 0.25)
-EC_PLATFORM_F = np.array([1.0, 0.8, 0.45])  # success factor by platform
-EC_NEWSLETTER_BY_PLATFORM = np.array([0.08, 0.25, 0.60])  # newsletter=yes share: concentrated on android
+EC_PLATFORM_F = np.array([1.0, 0.8, 0.42])  # success factor by platform
+EC_NEWSLETTER_BY_PLATFORM = np.array([0.07, 0.25, 0.65])  # newsletter=yes share: concentrated on android
 EC_NEWSLETTER_F = 1.3
 EC_COUNTRIES = ("US", "GB", "DE", "FR", "CA", "AU", "NL", "ES", "IT")
 EC_COUNTRY_W = (0.35, 0.15, 0.12, 0.10, 0.08, 0.06, 0.05, 0.05, 0.04)
@@ -452,7 +452,8 @@ def _ecomm_chunk(rng: np.random.Generator, n: int, first_unit: int, width: int) 
     age = _draw(rng, EC_AGE_W, n)
     newsletter = _systematic(rng, EC_NEWSLETTER_BY_PLATFORM[platform], [platform])
     first_ms, first_day = _first_seen(rng, n, EC_WEEKDAY_W, EC_HOUR_W)
-    friction = (platform == EC_PLATFORMS.index("android")) & _in_friction(first_day)
+    window = _in_friction(first_day)
+    friction = (platform == EC_PLATFORMS.index("android")) & window
     bucket = _draw(rng, BUCKET_WEIGHTS, n)
 
     p = (
@@ -464,7 +465,7 @@ def _ecomm_chunk(rng: np.random.Generator, n: int, first_unit: int, width: int) 
         * EC_ACCOUNT_F[account]
     ).clip(0, 0.7)
     p_eff = np.where(friction, 0.5 * p, p)  # android in the window: checkout -> purchase fails twice as often
-    success = _systematic(rng, p_eff, [friction, platform, newsletter, bucket, channel])
+    success = _systematic(rng, p_eff, [friction, window, platform, newsletter, bucket, channel])
     # Unsuccessful users' deepest step in the window: everyone reaches checkout with p / 0.7, so the friction
     # group's lost purchases show up as checkout_started without purchase.
     reach_checkout = np.minimum(p / 0.7, 1.0)
@@ -598,7 +599,8 @@ def _finserv_chunk(rng: np.random.Generator, n: int, first_unit: int, width: int
     age = _draw(rng, FS_AGE_W, n)
     device = _draw(rng, FS_DEVICE_W, n)
     first_ms, first_day = _first_seen(rng, n, FS_WEEKDAY_W, FS_HOUR_W)
-    friction = (device == FS_DEVICES.index("ios")) & _in_friction(first_day)
+    window = _in_friction(first_day)
+    friction = (device == FS_DEVICES.index("ios")) & window
     bucket = _draw(rng, BUCKET_WEIGHTS, n)
 
     p = (
@@ -615,7 +617,7 @@ def _finserv_chunk(rng: np.random.Generator, n: int, first_unit: int, width: int
     reach_details = np.minimum(reach_docs / 0.85, 1.0)
     reach_docs_eff = reach_details * docs_rate
     p_eff = reach_docs_eff * 0.8
-    success = _systematic(rng, p_eff, [friction, product, multiple, bucket, returning])
+    success = _systematic(rng, p_eff, [friction, window, product, multiple, bucket, returning])
     # last stage reached by the unsuccessful (0 = quote_viewed only ... 5 = application_submitted)
     u = rng.random(n)
     a = (reach_docs_eff - p_eff) / (1 - p_eff)
@@ -740,10 +742,11 @@ def _saas_chunk(
     channel = _draw(rng, SA_CHANNEL_W, n)
     creator_platform = _draw(rng, SA_CREATOR_PLATFORM_W, n)
     first_ms, first_day = _first_seen(rng, n, SA_WEEKDAY_W, SA_HOUR_W)
-    friction = (creator_platform == SA_PLATFORMS.index("ios")) & _in_friction(first_day)
+    window = _in_friction(first_day)
+    friction = (creator_platform == SA_PLATFORMS.index("ios")) & window
     bucket = _draw(rng, BUCKET_WEIGHTS, n)
 
-    invited = _systematic(rng, np.where(friction, SA_INVITE_FRICTION, SA_INVITE), [friction, bucket])
+    invited = _systematic(rng, np.where(friction, SA_INVITE_FRICTION, SA_INVITE), [friction, window, bucket])
     p = (
         SA_BASE
         * SA_CHANNEL_F[channel]
@@ -752,7 +755,7 @@ def _saas_chunk(
         * np.where(bucket >= THRESHOLD, SA_STEP, 1.0)
         * np.where(invited, 1.0, SA_NO_INVITE_F)
     ).clip(0, 0.95)
-    success = _systematic(rng, p, [friction, invited, size, business, bucket, channel])
+    success = _systematic(rng, p, [friction, window, invited, size, business, bucket, channel])
     joined = invited & (rng.random(n) < 0.8)
     n_join = np.where(joined, np.minimum(rng.geometric(0.45, n), 9), 0)
     n_users = 1 + n_join

@@ -46,7 +46,7 @@ svg {max-width: 100%; height: auto}
 .failed {background: #fdecea; border-left: 4px solid #b8443d; padding: 10px 14px; margin: 1em 0}
 .ok {color: #2e7d32} .bad {color: #b8443d} .meta {color: #555; font-size: 14px}
 pre {white-space: pre-wrap}
-.jp-OutputPrompt, .jp-InputPrompt, .prompt {display: none}
+.jp-OutputPrompt, .jp-InputPrompt, .prompt, .anchor-link {display: none}
 """
 
 
