@@ -238,6 +238,54 @@ def run_report(workshop: Path, out: Path | None, only: tuple[str, ...], jobs: in
         sys.exit(1)
 
 
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option(
+    "--events", type=click.Path(path_type=Path), required=True, help="The event export (file, glob or folder)."
+)
+@click.option("--users", type=click.Path(path_type=Path), default=None, help="Optional users table (user_id + traits).")
+@click.option(
+    "--preset",
+    type=click.Choice(["heap", "amplitude", "mixpanel", "posthog", "ga4", "segment"]),
+    default=None,
+    help="The export's vendor layout.",
+)
+@_friendly
+def init(folder: Path, events: Path, users: Path | None, preset: str | None) -> None:
+    """Create a workshop FOLDER: workshop.yaml filled in from the data, and the step notebooks."""
+    from .scaffold import init as scaffold
+
+    target = scaffold(folder, events, preset=preset, users=users)
+    click.echo(target.read_text().split("title:")[0].replace("# ", ""), nl=False)
+    click.echo(f"wrote {target} and {target.parent / 'notebooks'}/")
+    click.echo(f"next: segworkshop validate {target}  then  segworkshop lab {target.parent}")
+
+
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path), default=".")
+@_friendly
+def lab(folder: Path) -> None:
+    """Open a workshop folder in JupyterLab (needs the `lab` extra: pip install 'segworkshop[lab]')."""
+    import shutil
+    import subprocess
+
+    books = folder / "notebooks"
+    if not (folder / "workshop.yaml").exists() or not books.is_dir():
+        raise SegworkshopError(
+            f"{folder} is not a workshop folder (no workshop.yaml and notebooks/): run segworkshop init."
+        )
+    jupyter = shutil.which("jupyter-lab") or shutil.which("jupyter")
+    if jupyter is None or (
+        jupyter.endswith("jupyter")
+        and subprocess.run([jupyter, "lab", "--version"], capture_output=True).returncode != 0
+    ):
+        raise SegworkshopError(
+            "JupyterLab is not installed: pip install 'segworkshop[lab]' (or pip install jupyterlab)."
+        )
+    args = [jupyter] if jupyter.endswith("jupyter-lab") else [jupyter, "lab"]
+    sys.exit(subprocess.call([*args, f"--notebook-dir={folder.resolve()}", str(books / "01_data_check.ipynb")]))
+
+
 @main.command("demo-data")
 @click.option("--kind", type=click.Choice(KINDS), required=True, help="Which dataset to generate.")
 @click.option(
