@@ -170,6 +170,37 @@ def trend(workshop: Path, by: str | None, every: str, fmt: str) -> None:
             )
 
 
+@main.command()
+@click.argument("workshop", type=click.Path(path_type=Path), default="workshop.yaml")
+@click.option("--max-rows", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@_friendly
+def discover(workshop: Path, max_rows: int, fmt: str) -> None:
+    """Scan every trait and behaviour for segments that succeed differently (BH-corrected, ranked)."""
+    from .discover import discover as run_discover
+    from .workshop import Workshop
+
+    result = run_discover(Workshop.load(workshop))
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(max_rows), indent=2))
+        return
+    b = result.baseline
+    click.echo(
+        f"Baseline {b['rate']:.1%} of {b['units']:,}; {result.evaluated} candidate groups evaluated, "
+        "q-values: Benjamini-Hochberg over all of them; ranked by sqrt(n/N)·(rate − baseline).\n"
+    )
+    click.echo(f"{'kind':<10} {'segment':<34} {'value':<24} {'units':>8} {'rate':>7} {'lift':>8} {'q':>9}")
+    for r in result.rows.head(max_rows).to_dict("records"):
+        click.echo(
+            f"{r['kind']:<10} {r['segment'][:34]:<34} {str(r['value'])[:24]:<24} {r['units']:>8,} "
+            f"{r['rate']:>7.1%} {r['lift']:>+8.1%} {r['q_value']:>9.2g}"
+        )
+    for name, tp in result.tipping.items():
+        click.echo(f"tipping point, {name}: {tp.describe()}")
+    for event, why in result.excluded_events.items():
+        click.echo(f"not scanned: {event} ({why})")
+
+
 @main.command("sample-size")
 @click.option("--baseline", type=float, required=True, help="Current success rate, e.g. 0.2.")
 @click.option("--target", type=float, default=None, help="Rate to detect, e.g. 0.25.")

@@ -166,7 +166,8 @@ def validate(ws: Workshop) -> ValidationReport:
             f"{report.duplicate_rows:,} rows are exact duplicates of another row (double-sent events?). "
             "Success flags are unaffected; event counts include them."
         )
-    report.traits = _traits(ws, report)
+    units = report.accounts if ws.unit == "account" and report.accounts else report.users
+    report.traits = trait_profile(ws, units)
     for row in report.traits.itertuples():
         if row.verdict.startswith("id-like"):
             report.warn(f"trait column {row.column!r} looks like an id ({row.values:,} values): not a segment.")
@@ -217,9 +218,11 @@ def event_counts(events: ir.Table) -> pd.DataFrame:
     return df.sort_values(["rows", "event"], ascending=[False, True], ignore_index=True)
 
 
-def _traits(ws: Workshop, report: ValidationReport) -> pd.DataFrame:
-    """Every trait column with its number of values, share missing, and whether it can be a segment."""
-    units = report.accounts if ws.unit == "account" and report.accounts else report.users
+def trait_profile(ws: Workshop, units: int) -> pd.DataFrame:
+    """Every trait column with its number of values, share missing, and whether it can be a segment.
+
+    ``units`` (the number of users or accounts) tells an id-like column from a trait.
+    """
     rows = []
     sources: list[tuple[str, ir.Table, list[str]]] = []
     table = ws.trait_table

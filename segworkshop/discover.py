@@ -1,0 +1,289 @@
+"""Discover what no one hypothesised: scan traits and behaviours for the segments whose success differs most.
+
+What is scanned, without being told:
+
+* every **trait** fit to segment on (text with at most ``max_values`` values; numbers cut into quartiles);
+* every **behaviour** "did X within the first ``behaviour_days`` days after the start, before success" — never
+  the success events themselves, nor events that only happen after success (≥ 95% of the successful units that
+  did X did it only after succeeding). Behaviours that are simply earlier steps of the success path (90% of the
+  successful units did them first, or a step of a sequence definition) are kept and labelled ``path``: a team
+  needs to see them, but they are not discoveries;
+* **frequency**: days a week doing each of the ``frequent`` most common events in the first 14 days, with a
+  tipping point found for each;
+* **pairs** of the strongest single conditions (A = a and B = b).
+
+Each candidate group is compared with the rest of the units by the kit's test rule; Benjamini–Hochberg runs over
+**every** candidate evaluated (the number is reported), and candidates are ranked by the binomial quality
+``sqrt(n / N) · (rate − baseline rate)`` (size and lift balanced; STATS.md), after a minimum size of
+``max(30, privacy threshold)`` units.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from . import stats
+from .compare import segment_counts
+from .segments import MISSING, Segment, parse_segment, segment_table
+
+MIN_UNITS = 30
+ROW_KEYS = ("kind", "segment", "value", "units", "successes", "rate", "lift", "p_value", "q_value")
+
+
+@dataclass
+class Discovery:
+    """The scan's result: ranked rows, how many candidates were evaluated, tipping points found."""
+
+    rows: pd.DataFrame
+    evaluated: int
+    baseline: dict[str, Any]
+    tipping: dict[str, stats.TippingPoint] = field(default_factory=dict)
+    segments: list[Segment] = field(default_factory=list)
+    excluded_events: dict[str, str] = field(default_factory=dict)  # event -> why it was not scanned
+
+    def to_dict(self, max_rows: int | None = None) -> dict[str, Any]:
+        rows = self.rows if max_rows is None else self.rows.head(max_rows)
+        out = []
+        for r in rows.to_dict("records"):
+            row = {k: _plain(r[k]) for k in ROW_KEYS}
+            row.update({k: _plain(v) for k, v in r.items() if k not in ROW_KEYS})
+            out.append(row)
+        return {
+            "baseline": self.baseline,
+            "evaluated": self.evaluated,
+            "correction": "fdr_bh",
+            "rows": out,
+            "tipping_points": {k: {**tp.__dict__, "cut": str(tp.cut)} for k, tp in self.tipping.items()},
+            "excluded_events": self.excluded_events,
+        }
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+        return None if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    if hasattr(v, "item"):
+        return v.item()
+    return v
+
+
+def _safe_name(prefix: str, name: str) -> str:
+    return prefix + re.sub(r"\W+", "_", str(name)).strip("_")
+
+
+def candidate_segments(
+    ws: Any, *, max_values: int = 12, behaviour_days: float = 7, frequent: int = 3
+) -> tuple[list[Segment], dict[str, str], set[str]]:
+    """The segments discovery scans, the events left out (and why), and the behaviours on the success path."""
+    from .validate import event_counts, trait_profile
+
+    counts = event_counts(ws.events)
+    traits = trait_profile(ws, int(ws.baseline()["units"]))
+    success_events = set(ws.config.success.events)
+    if ws.config.success.start is not None:
+        success_events.add(ws.config.success.start.event)
+    leaks = _recorded_on(ws, list(traits[traits.source == "events"].column), success_events)
+    excluded_traits = {c: "recorded on the success event" for c in leaks}
+    traits = traits[~traits.column.isin(leaks)]
+    segments: list[Segment] = []
+    numeric = []
+    for t in traits.itertuples():
+        if t.type == "text" or t.type == "yes/no":
+            if 2 <= t.values <= max_values:
+                segments.append(parse_segment(t.column))
+        elif t.type in ("integer", "number") and t.values > 1:
+            numeric.append(t.column)
+    segments += _quartile_bins(ws, numeric)
+    candidates = [e for e in counts.event if e not in success_events]
+    excluded = {e: "part of the success definition" for e in success_events if e in set(counts.event)}
+    excluded.update(excluded_traits)
+    timing = _timing(ws, candidates)
+    path = set(ws.config.success.events) if ws.config.success.kind == "sequence" else set()
+    for event in candidates:
+        row = timing.get(event)
+        if row and row["after_only_share"] >= 0.95:
+            excluded[event] = "happens only after success"
+            continue
+        if row and row["before_share"] >= 0.90:
+            path.add(event)
+        segments.append(parse_segment({"name": _safe_name("did_", event), "did": event, "within_days": behaviour_days}))
+    for event in [e for e in candidates if e not in excluded][:frequent]:
+        segments.append(parse_segment({"name": _safe_name("days_", event), "frequency": event, "window_days": 14}))
+    return segments, excluded, path
+
+
+def _recorded_on(ws: Any, columns: list[str], events: set[str], share: float = 0.95) -> list[str]:
+    """Event columns whose values (≥ 95%) are recorded on the success events: a trait that only exists once
+    a unit has succeeded (an order value on the purchase) says nothing about who will succeed."""
+    if not columns or not events:
+        return []
+    e = ws.events
+    on_success = e.event.isin(list(events))
+    aggs = {}
+    for i, c in enumerate(columns):
+        aggs[f"a{i}"] = e[c].notnull().ifelse(1, 0).sum()
+        aggs[f"s{i}"] = (e[c].notnull() & on_success).ifelse(1, 0).sum()
+    row = e.aggregate(**aggs).to_pandas().iloc[0]
+    return [c for i, c in enumerate(columns) if row[f"a{i}"] and row[f"s{i}"] / row[f"a{i}"] >= share]
+
+
+def _quartile_bins(ws: Any, columns: list[str]) -> list[Segment]:
+    """Numeric traits cut at their (unit-level) quartiles."""
+    if not columns:
+        return []
+    units = ws.unit_table(traits=columns)
+    aggs = {}
+    for i, c in enumerate(columns):
+        for j, q in enumerate((0.25, 0.5, 0.75)):
+            aggs[f"q{i}_{j}"] = units[c].cast("float64").quantile(q)
+    row = units.aggregate(**aggs).to_pandas().iloc[0]
+    out = []
+    for i, c in enumerate(columns):
+        edges = sorted({float(row[f"q{i}_{j}"]) for j in range(3) if not pd.isna(row[f"q{i}_{j}"])})
+        if len(edges) >= 1:
+            out.append(parse_segment({"name": c, "column": c, "bins": edges}))
+    return out
+
+
+def _timing(ws: Any, events: list[str]) -> dict[str, dict[str, float]]:
+    """Per event, among successful units: the share that did it before success, and the share that did it
+    only after success (one pass over the events of successful units)."""
+    if not events:
+        return {}
+    units = ws.unit_table(traits=[])
+    won = units.filter(units.success).select(_u=units.unit_id, _start=units.start_at, _won=units.success_at)
+    e = ws.unit_events
+    rel = e.filter(e.event.isin(events))
+    j = rel.join(won, [rel[ws.unit_key] == won._u, rel.timestamp >= won._start])
+    per_unit = j.group_by([j.event, j._u]).aggregate(
+        before=(j.timestamp < j._won).ifelse(1, 0).max(), after=(j.timestamp >= j._won).ifelse(1, 0).max()
+    )
+    agg = per_unit.group_by("event").aggregate(
+        units=per_unit.count(),
+        before=per_unit.before.sum(),
+        after_only=((per_unit.before == 0) & (per_unit.after == 1)).ifelse(1, 0).sum(),
+    )
+    total = int(won.count().to_pyarrow().as_py())
+    out = {}
+    for r in agg.to_pandas().itertuples():
+        out[r.event] = {
+            "before_share": (r.before / total) if total else 0.0,
+            "after_only_share": (r.after_only / r.units) if r.units else 0.0,
+        }
+    return out
+
+
+def discover(
+    ws: Any,
+    *,
+    max_values: int = 12,
+    behaviour_days: float = 7,
+    frequent: int = 3,
+    pairs_of: int = 6,
+    min_units: int | None = None,
+) -> Discovery:
+    """Scan, test, correct and rank (see the module docstring)."""
+    segments, excluded, path = candidate_segments(
+        ws, max_values=max_values, behaviour_days=behaviour_days, frequent=frequent
+    )
+    minimum = max(MIN_UNITS, ws.config.privacy_min_units) if min_units is None else min_units
+    table = segment_table(ws, segments)
+    names = [s.name for s in segments]
+    counts, _ = segment_counts(table, names, with_pairs=False)
+    first = counts[counts.segment == names[0]]
+    total_n, total_x = int(first.units.sum()), int(first.successes.sum())
+    base_rate = total_x / total_n if total_n else math.nan
+    by_name = {s.name: s for s in segments}
+    kinds = {s.name: _kind(s, path) for s in segments}
+    singles = counts[(counts.value != MISSING)].copy()
+    singles = singles[~((singles.value == "no") & singles.segment.map(lambda n: by_name[n].kind == "did"))]
+    singles["kind"] = singles.segment.map(kinds)
+    rows = [
+        _row(r.kind, r.segment, r.value, int(r.units), int(r.successes), total_n, total_x) for r in singles.itertuples()
+    ]
+    df = pd.DataFrame(rows)
+    big = df[df.units >= minimum]
+    strongest = big.assign(a=big.quality.abs()).sort_values("a", ascending=False)
+    strongest = strongest[strongest.kind.isin(["trait", "behaviour"])].head(pairs_of)
+    pair_rows = _pairs(table, strongest, total_n, total_x)
+    df = pd.concat([df, pd.DataFrame(pair_rows)], ignore_index=True) if pair_rows else df
+    df = df[df.units >= minimum].reset_index(drop=True)
+    evaluated = len(df)
+    df["q_value"] = stats.adjust(df["p_value"].to_numpy(), "fdr_bh")
+    df["abs_quality"] = df.quality.abs()
+    df = df.sort_values(["abs_quality", "units"], ascending=False, kind="stable").drop(columns="abs_quality")
+    df = df.reset_index(drop=True)
+    tipping = {}
+    for s in segments:
+        if s.kind == "frequency":
+            part = counts[(counts.segment == s.name) & (counts.value != MISSING)]
+            part = part.set_index("value")[["units", "successes"]].reindex(s.labels(), fill_value=0)
+            if (part.units > 0).sum() >= 2:
+                tipping[s.name] = stats.tipping_point(
+                    list(part.index), part.successes.to_numpy(), part.units.to_numpy()
+                )
+    return Discovery(
+        rows=df,
+        evaluated=evaluated,
+        baseline={"units": total_n, "successes": total_x, "rate": base_rate},
+        tipping=tipping,
+        segments=segments,
+        excluded_events=excluded,
+    )
+
+
+def _kind(s: Segment, path: set[str]) -> str:
+    if s.kind in ("trait", "bins"):
+        return "trait"
+    if s.kind == "did" and s.step.event in path:
+        return "path"
+    if s.kind == "frequency":
+        return "frequency"
+    return "behaviour"
+
+
+def _row(kind: str, segment: str, value: str, n: int, x: int, total_n: int, total_x: int) -> dict[str, Any]:
+    rest_n, rest_x = total_n - n, total_x - x
+    rate = x / n if n else math.nan
+    base = total_x / total_n if total_n else math.nan
+    test = stats.two_proportion_test(x, n, rest_x, rest_n)
+    return {
+        "kind": kind,
+        "segment": segment,
+        "value": value,
+        "units": n,
+        "successes": x,
+        "rate": rate,
+        "lift": stats.lift(x, n, rest_x, rest_n),
+        "p_value": test.p_value,
+        "q_value": math.nan,
+        "quality": math.sqrt(n / total_n) * (rate - base) if total_n and n else 0.0,
+        "test": test.method,
+    }
+
+
+def _pairs(table: Any, strongest: pd.DataFrame, total_n: int, total_x: int) -> list[dict[str, Any]]:
+    """Units in both of two strong single groups (from different segments), counted in one query."""
+    conditions = list(strongest[["segment", "value"]].itertuples(index=False, name=None))
+    combos = [(a, b) for i, a in enumerate(conditions) for b in conditions[i + 1 :] if a[0] != b[0]]
+    if not combos:
+        return []
+    aggs = {}
+    for k, ((sa, va), (sb, vb)) in enumerate(combos):
+        both = (table[sa] == va) & (table[sb] == vb)
+        aggs[f"n{k}"] = both.ifelse(1, 0).sum()
+        aggs[f"x{k}"] = (both & table.success).ifelse(1, 0).sum()
+    row = table.aggregate(**aggs).to_pandas().iloc[0]
+    out = []
+    for k, ((sa, va), (sb, vb)) in enumerate(combos):
+        n, x = int(row[f"n{k}"] or 0), int(row[f"x{k}"] or 0)
+        if n:
+            out.append(_row("pair", f"{sa} & {sb}", f"{va} & {vb}", n, x, total_n, total_x))
+    return out
+
+
+__all__ = ["Discovery", "candidate_segments", "discover"]
