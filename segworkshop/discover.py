@@ -3,7 +3,8 @@
 What is scanned, without being told:
 
 * every **trait** fit to segment on (text with at most ``max_values`` values; numbers cut into quartiles);
-* every **behaviour** "did X within the first ``behaviour_days`` days after the start, before success" — never
+* every **behaviour** "did X within the first ``behaviour_days`` days after the start" (the same window for
+  every unit, successful or not: cutting it at success would make early successes look like non-doers) — never
   the success events themselves, nor events that only happen after success (≥ 95% of the successful units that
   did X did it only after succeeding). Behaviours that are simply earlier steps of the success path (90% of the
   successful units did them first, or a step of a sequence definition) are kept and labelled ``path``: a team
@@ -177,63 +178,93 @@ def _timing(ws: Any, events: list[str]) -> dict[str, dict[str, float]]:
     return out
 
 
-def discover(
-    ws: Any,
-    *,
-    max_values: int = 12,
-    behaviour_days: float = 7,
-    frequent: int = 3,
-    pairs_of: int = 6,
-    min_units: int | None = None,
-) -> Discovery:
-    """Scan, test, correct and rank (see the module docstring)."""
-    segments, excluded, path = candidate_segments(
-        ws, max_values=max_values, behaviour_days=behaviour_days, frequent=frequent
+class Scan:
+    """A prepared scan: candidate segments decided and the per-unit table built once (cached in the engine),
+    so that :meth:`run` can be repeated cheaply, e.g. over shuffled outcomes."""
+
+    def __init__(
+        self,
+        ws: Any,
+        *,
+        max_values: int = 12,
+        behaviour_days: float = 7,
+        frequent: int = 3,
+        pairs_of: int = 6,
+        min_units: int | None = None,
+    ) -> None:
+        self.segments, self.excluded, self.path = candidate_segments(
+            ws, max_values=max_values, behaviour_days=behaviour_days, frequent=frequent
+        )
+        self.minimum = max(MIN_UNITS, ws.config.privacy_min_units) if min_units is None else min_units
+        self.pairs_of = pairs_of
+        self.table = segment_table(ws, self.segments).cache()
+
+    def run(self, shuffle: int | None = None) -> Discovery:
+        """Test, correct and rank; ``shuffle=seed`` permutes the success flag across units first (a null
+        check: what chance alone "discovers" here; nothing should survive the correction in ~19 of 20 seeds)."""
+        segments = self.segments
+        table = _permute_success(self.table, shuffle) if shuffle is not None else self.table
+        names = [s.name for s in segments]
+        counts, _ = segment_counts(table, names, with_pairs=False)
+        first = counts[counts.segment == names[0]]
+        total_n, total_x = int(first.units.sum()), int(first.successes.sum())
+        base_rate = total_x / total_n if total_n else math.nan
+        by_name = {s.name: s for s in segments}
+        kinds = {s.name: _kind(s, self.path) for s in segments}
+        singles = counts[(counts.value != MISSING)].copy()
+        singles = singles[~((singles.value == "no") & singles.segment.map(lambda n: by_name[n].kind == "did"))]
+        singles["kind"] = singles.segment.map(kinds)
+        rows = [
+            _row(r.kind, r.segment, r.value, int(r.units), int(r.successes), total_n, total_x)
+            for r in singles.itertuples()
+        ]
+        df = pd.DataFrame(rows)
+        big = df[df.units >= self.minimum]
+        strongest = big.assign(a=big.quality.abs()).sort_values("a", ascending=False)
+        strongest = strongest[strongest.kind.isin(["trait", "behaviour"])].head(self.pairs_of)
+        pair_rows = _pairs(table, strongest, total_n, total_x)
+        df = pd.concat([df, pd.DataFrame(pair_rows)], ignore_index=True) if pair_rows else df
+        df = df[df.units >= self.minimum].reset_index(drop=True)
+        evaluated = len(df)
+        df["q_value"] = stats.adjust(df["p_value"].to_numpy(), "fdr_bh")
+        df["abs_quality"] = df.quality.abs()
+        df = df.sort_values(["abs_quality", "units"], ascending=False, kind="stable").drop(columns="abs_quality")
+        df = df.reset_index(drop=True)
+        tipping = {}
+        for s in segments:
+            if s.kind == "frequency":
+                part = counts[(counts.segment == s.name) & (counts.value != MISSING)]
+                part = part.set_index("value")[["units", "successes"]].reindex(s.labels(), fill_value=0)
+                if (part.units > 0).sum() >= 2:
+                    tipping[s.name] = stats.tipping_point(
+                        list(part.index), part.successes.to_numpy(), part.units.to_numpy()
+                    )
+        return Discovery(
+            rows=df,
+            evaluated=evaluated,
+            baseline={"units": total_n, "successes": total_x, "rate": base_rate},
+            tipping=tipping,
+            segments=segments,
+            excluded_events=self.excluded,
+        )
+
+
+def discover(ws: Any, *, shuffle: int | None = None, **options: Any) -> Discovery:
+    """Scan, test, correct and rank (see the module docstring); options as :class:`Scan`."""
+    return Scan(ws, **options).run(shuffle)
+
+
+def _permute_success(table: Any, seed: int) -> Any:
+    """The same units and the same number of successes, the flags shuffled (a seeded permutation)."""
+    import ibis
+
+    keyed = table.mutate(
+        _pos=ibis.row_number().over(order_by=table.unit_id),
+        _shuffled=ibis.row_number().over(order_by=[(table.unit_id + f"|{seed}").hash(), table.unit_id]),
     )
-    minimum = max(MIN_UNITS, ws.config.privacy_min_units) if min_units is None else min_units
-    table = segment_table(ws, segments)
-    names = [s.name for s in segments]
-    counts, _ = segment_counts(table, names, with_pairs=False)
-    first = counts[counts.segment == names[0]]
-    total_n, total_x = int(first.units.sum()), int(first.successes.sum())
-    base_rate = total_x / total_n if total_n else math.nan
-    by_name = {s.name: s for s in segments}
-    kinds = {s.name: _kind(s, path) for s in segments}
-    singles = counts[(counts.value != MISSING)].copy()
-    singles = singles[~((singles.value == "no") & singles.segment.map(lambda n: by_name[n].kind == "did"))]
-    singles["kind"] = singles.segment.map(kinds)
-    rows = [
-        _row(r.kind, r.segment, r.value, int(r.units), int(r.successes), total_n, total_x) for r in singles.itertuples()
-    ]
-    df = pd.DataFrame(rows)
-    big = df[df.units >= minimum]
-    strongest = big.assign(a=big.quality.abs()).sort_values("a", ascending=False)
-    strongest = strongest[strongest.kind.isin(["trait", "behaviour"])].head(pairs_of)
-    pair_rows = _pairs(table, strongest, total_n, total_x)
-    df = pd.concat([df, pd.DataFrame(pair_rows)], ignore_index=True) if pair_rows else df
-    df = df[df.units >= minimum].reset_index(drop=True)
-    evaluated = len(df)
-    df["q_value"] = stats.adjust(df["p_value"].to_numpy(), "fdr_bh")
-    df["abs_quality"] = df.quality.abs()
-    df = df.sort_values(["abs_quality", "units"], ascending=False, kind="stable").drop(columns="abs_quality")
-    df = df.reset_index(drop=True)
-    tipping = {}
-    for s in segments:
-        if s.kind == "frequency":
-            part = counts[(counts.segment == s.name) & (counts.value != MISSING)]
-            part = part.set_index("value")[["units", "successes"]].reindex(s.labels(), fill_value=0)
-            if (part.units > 0).sum() >= 2:
-                tipping[s.name] = stats.tipping_point(
-                    list(part.index), part.successes.to_numpy(), part.units.to_numpy()
-                )
-    return Discovery(
-        rows=df,
-        evaluated=evaluated,
-        baseline={"units": total_n, "successes": total_x, "rate": base_rate},
-        tipping=tipping,
-        segments=segments,
-        excluded_events=excluded,
-    )
+    flags = keyed.select(_to=keyed._shuffled, _flag=keyed.success)
+    joined = keyed.join(flags, keyed._pos == flags._to)
+    return joined.select(*[c for c in table.columns if c != "success"], success=joined._flag)
 
 
 def _kind(s: Segment, path: set[str]) -> str:
@@ -286,4 +317,4 @@ def _pairs(table: Any, strongest: pd.DataFrame, total_n: int, total_x: int) -> l
     return out
 
 
-__all__ = ["Discovery", "candidate_segments", "discover"]
+__all__ = ["Discovery", "Scan", "candidate_segments", "discover"]

@@ -16,7 +16,9 @@ Exact meanings:
   the first edge are ``< 0``; a trait on events takes the unit's first value (see success.py).
 * **cohort**: the week (Monday) or month of the unit's first event, as ``2026-01-05`` / ``2026-01``.
 * **did**: ``yes`` when the unit did the event at or after its start and before its success (any time after
-  the start if it never succeeded), and, with ``within_days``, at most that many days after the start.
+  the start if it never succeeded), and, with ``within_days``, at most that many days after the start. With
+  ``before_success: false`` the success does not cut the window short: the same window for every unit, which
+  is what an unbiased scan needs (a unit that succeeds early has less time "before success").
 * **frequency**: distinct calendar days (UTC) on which the unit did the event, in ``[start, start +
   window_days)``, divided by the window's weeks and rounded down: 0..7 days a week.
 * **count**: how many times the unit did the event at or after its start (within ``window_days`` if given):
@@ -45,7 +47,7 @@ SEGMENT_KEYS = {
     "trait": {"name", "column"},
     "bins": {"name", "column", "bins"},
     "cohort": {"name", "cohort"},
-    "did": {"name", "did", "within_days", "where"},
+    "did": {"name", "did", "within_days", "where", "before_success"},
     "frequency": {"name", "frequency", "per", "window_days", "where"},
     "count": {"name", "count", "at_least", "window_days", "where"},
 }
@@ -64,6 +66,7 @@ class Segment:
     within_days: float | None = None
     window_days: float | None = None
     at_least: int | None = None
+    before_success: bool = True
     spec: Any = field(default=None, compare=False)
 
     @property
@@ -108,7 +111,8 @@ class Segment:
             return f"{self.name}: {self.cohort} of first seen"
         if self.kind == "did":
             within = f" within {_num(self.within_days)} days" if self.within_days is not None else ""
-            return f"{self.name}: did {self.step.describe()}{within} (before success)"
+            when = " (before success)" if self.before_success else ""
+            return f"{self.name}: did {self.step.describe()}{within}{when}"
         if self.kind == "frequency":
             return f"{self.name}: days a week doing {self.step.describe()} in the first {_num(self.window_days)} days"
         return f"{self.name}: did {self.step.describe()} at least {self.at_least} times"
@@ -168,7 +172,10 @@ def parse_segment(raw: Any, where: str = "segments") -> Segment:
     step = Step(event=event, where=_parse_where(raw.get("where"), f"{where}.where", ""))
     if kind == "did":
         within = _days(raw.get("within_days"), f"{where}.within_days")
-        return Segment(name=name, kind="did", step=step, within_days=within, spec=dict(raw))
+        before = raw.get("before_success", True)
+        if not isinstance(before, bool):
+            raise ConfigError(f"`{where}.before_success` is true or false, found {before!r}.")
+        return Segment(name=name, kind="did", step=step, within_days=within, before_success=before, spec=dict(raw))
     if kind == "frequency":
         if raw.get("per", "week") != "week":
             raise ConfigError(f"`{where}.per` must be `week` (days a week doing the event).")
@@ -283,7 +290,8 @@ def _with_behaviour(ws: Any, units: ir.Table, segments: Sequence[Segment]) -> ir
     for s in segments:
         cond = step_condition(joined, s.step)
         if s.kind == "did":
-            cond &= joined._success.isnull() | (joined.timestamp < joined._success)
+            if s.before_success:
+                cond &= joined._success.isnull() | (joined.timestamp < joined._success)
             if s.within_days is not None:
                 cond &= joined.timestamp <= joined._start + days_interval(s.within_days)
             aggs[f"_b_{s.name}"] = cond.ifelse(1, 0).sum()
