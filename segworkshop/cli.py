@@ -186,8 +186,9 @@ def discover(workshop: Path, max_rows: int, fmt: str) -> None:
         return
     b = result.baseline
     click.echo(
-        f"Baseline {b['rate']:.1%} of {b['units']:,}; {result.evaluated} candidate groups evaluated, "
-        "q-values: Benjamini-Hochberg over all of them; ranked by sqrt(n/N)·(rate − baseline).\n"
+        f"Baseline {b['rate']:.1%} of {b['units']:,}; {result.evaluated} candidate groups evaluated; q-values: "
+        f"Benjamini-Hochberg over {result.family} (every pair that could have been picked counts); "
+        "ranked by sqrt(n/N)·(rate − baseline).\n"
     )
     click.echo(f"{'kind':<10} {'segment':<34} {'value':<24} {'units':>8} {'rate':>7} {'lift':>8} {'q':>9}")
     for r in result.rows.head(max_rows).to_dict("records"):

@@ -14,7 +14,9 @@ What is scanned, without being told:
 * **pairs** of the strongest single conditions (A = a and B = b).
 
 Each candidate group is compared with the rest of the units by the kit's test rule; Benjamini–Hochberg runs over
-**every** candidate evaluated (the number is reported), and candidates are ranked by the binomial quality
+**every** candidate evaluated — and, since pairs are picked after looking at the singles, over every pair that
+could have been picked (counted as p = 1 when not computed). Both numbers are reported. Candidates are ranked
+by the binomial quality
 ``sqrt(n / N) · (rate − baseline rate)`` (size and lift balanced; STATS.md), after a minimum size of
 ``max(30, privacy threshold)`` units.
 """
@@ -43,6 +45,7 @@ class Discovery:
     rows: pd.DataFrame
     evaluated: int
     baseline: dict[str, Any]
+    family: int = 0  # the comparisons the correction covers: evaluated, plus pairs that could have been picked
     tipping: dict[str, stats.TippingPoint] = field(default_factory=dict)
     segments: list[Segment] = field(default_factory=list)
     excluded_events: dict[str, str] = field(default_factory=dict)  # event -> why it was not scanned
@@ -57,6 +60,7 @@ class Discovery:
         return {
             "baseline": self.baseline,
             "evaluated": self.evaluated,
+            "family": self.family,
             "correction": "fdr_bh",
             "rows": out,
             "tipping_points": {k: {**tp.__dict__, "cut": str(tp.cut)} for k, tp in self.tipping.items()},
@@ -226,7 +230,10 @@ class Scan:
         df = pd.concat([df, pd.DataFrame(pair_rows)], ignore_index=True) if pair_rows else df
         df = df[df.units >= self.minimum].reset_index(drop=True)
         evaluated = len(df)
-        df["q_value"] = stats.adjust(df["p_value"].to_numpy(), "fdr_bh")
+        # the pairs were picked after looking at the singles: every pair that could have been picked is in the
+        # family (as p = 1 when not computed), or the correction would not cover the selection
+        family = len(big) + _possible_pairs(big) if pair_rows else evaluated
+        df["q_value"] = stats.adjust(df["p_value"].to_numpy(), "fdr_bh", family=family)
         df["abs_quality"] = df.quality.abs()
         df = df.sort_values(["abs_quality", "units"], ascending=False, kind="stable").drop(columns="abs_quality")
         df = df.reset_index(drop=True)
@@ -242,6 +249,7 @@ class Scan:
         return Discovery(
             rows=df,
             evaluated=evaluated,
+            family=family,
             baseline={"units": total_n, "successes": total_x, "rate": base_rate},
             tipping=tipping,
             segments=segments,
@@ -295,6 +303,13 @@ def _row(kind: str, segment: str, value: str, n: int, x: int, total_n: int, tota
         "quality": math.sqrt(n / total_n) * (rate - base) if total_n and n else 0.0,
         "test": test.method,
     }
+
+
+def _possible_pairs(singles: pd.DataFrame) -> int:
+    """How many pairs of single conditions from different segments there are to pick from."""
+    sizes = singles.groupby("segment").size()
+    total = int(sizes.sum())
+    return int((total * total - int((sizes * sizes).sum())) // 2)
 
 
 def _pairs(table: Any, strongest: pd.DataFrame, total_n: int, total_x: int) -> list[dict[str, Any]]:

@@ -90,15 +90,23 @@ def two_proportion_test(x1: int, n1: int, x2: int, n2: int) -> TestResult:
     return TestResult(float(p), "fisher")
 
 
-def adjust(p_values: Sequence[float], method: str = "fdr_bh") -> np.ndarray:
-    """q-values (BH by default; ``holm``, ``fdr_by`` on request) in input order; nan p-values stay nan."""
+def adjust(p_values: Sequence[float], method: str = "fdr_bh", family: int | None = None) -> np.ndarray:
+    """q-values (BH by default; ``holm``, ``fdr_by`` on request) in input order; nan p-values stay nan.
+
+    ``family``: the number of comparisons that were *looked at* when that is more than were computed (e.g.
+    candidates chosen after a look at the data): the ones not computed count as p = 1, which keeps the
+    correction honest about the selection.
+    """
     from statsmodels.stats.multitest import multipletests
 
     p = np.asarray(p_values, dtype=float)
     out = np.full(p.shape, np.nan)
     ok = ~np.isnan(p)
     if ok.any():
-        out[ok] = multipletests(p[ok], method=method)[1]
+        tested = p[ok]
+        padding = max(0, (family or 0) - len(tested))
+        padded = np.concatenate([tested, np.ones(padding)])
+        out[ok] = multipletests(padded, method=method)[1][: len(tested)]
     return out
 
 
