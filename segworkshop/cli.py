@@ -75,21 +75,26 @@ def validate(workshop: Path, fmt: str) -> None:
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
-    default=None,
-    help="Also write the validation report and success tables (JSON, CSV) into this folder.",
+    default=Path("segworkshop-demo"),
+    show_default=True,
+    help="Where the reports go: OUT/<kind>/index.html.",
 )
+@click.option("--no-report", is_flag=True, help="Only validate and print the baseline tables (seconds, not minutes).")
+@click.option("--jobs", type=click.IntRange(min=1), default=2, show_default=True, help="Notebooks run in parallel.")
 @_friendly
-def demo(kind: str, out: Path | None) -> None:
-    """Run the kit on the bundled demo data: validate it and print the baseline success table."""
+def demo(kind: str, out: Path, no_report: bool, jobs: int) -> None:
+    """Run the kit on the bundled demo data: validate, print the baseline success table, and render the report
+    of an example session (workshop/examples) for each dataset."""
     from .counts import success_counts
-    from .datasets import demo_workshop_path
+    from .datasets import example_workshop_path
     from .validate import validate as run_validation
     from .workshop import Workshop
 
     kinds = KINDS if kind == "all" else (kind,)
+    failed = []
     for name in kinds:
         started = time.perf_counter()
-        path = demo_workshop_path(name, progress=_progress)
+        path = example_workshop_path(name, progress=_progress)
         ws = Workshop.load(path)
         _progress(f"{name}: validating {ws.mapped.label}")
         report = run_validation(ws)
@@ -109,13 +114,16 @@ def demo(kind: str, out: Path | None) -> None:
         click.echo(_format_table(table))
         for finding in report.findings:
             click.echo(f"{finding.level}: {finding.message}")
+        if not no_report:
+            from .report import run
+
+            result = run(path, out / name, jobs=jobs, progress=_progress)
+            click.echo(f"report: {result.out / 'index.html'}")
+            failed += [f"{name}/{s.notebook}" for s in result.steps if not s.ok]
         _progress(f"{name}: done in {time.perf_counter() - started:.1f} s")
-        if out is not None:
-            folder = out / name
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / "validation.json").write_text(json.dumps(report.to_dict(), indent=2, default=str))
-            table.to_csv(folder / "success_by_segment.csv", index=False)
-            _progress(f"{name}: wrote {folder}")
+    if failed:
+        click.echo(f"failed steps: {', '.join(failed)}", err=True)
+        sys.exit(1)
 
 
 @main.command()

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 REPO_DATA = Path(__file__).resolve().parent.parent / "data"
+EXAMPLES = Path(__file__).resolve().parent.parent / "workshop" / "examples"
 
 
 def cache_dir() -> Path:
@@ -32,3 +33,12 @@ def demo_workshop_path(kind: str, progress: Callable[[str], None] | None = None)
             progress(f"{kind}: generating the demo data into {folder}")
         demo.write(kind, folder, demo.BUNDLED_UNITS[kind], seed=0, progress=progress)
     return target
+
+
+def example_workshop_path(kind: str, progress: Callable[[str], None] | None = None) -> Path:
+    """The example session on demo dataset ``kind`` (workshop/examples/<kind>: a journal as a session left it);
+    without the source tree, the bare demo workshop (an empty journal)."""
+    example = EXAMPLES / kind / "workshop.yaml"
+    if example.exists() and REPO_DATA.joinpath(kind, "workshop.yaml").exists():
+        return example
+    return demo_workshop_path(kind, progress)
