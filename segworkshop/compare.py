@@ -130,6 +130,7 @@ def compare(
     correction: str = "fdr_bh",
 ) -> Comparison:
     """Compare success across segments (see the module docstring). ``by``: names, columns or segment specs."""
+    stats.warm_up()
     segments = resolve_segments(ws, by)
     table = segment_table(ws, segments)
     names = [s.name for s in segments]

@@ -28,6 +28,7 @@ def _duckdb() -> ibis.BaseBackend:
     con = ibis.duckdb.connect()
     # times are UTC throughout; ibis 12 still compiles list lambdas with the arrow syntax DuckDB 1.4+ deprecates
     con.raw_sql("SET TimeZone = 'UTC'")
+    con.raw_sql("SET enable_progress_bar = false")  # the CLI says what it is doing; no bars inside pytest or reports
     with contextlib.suppress(Exception):  # older DuckDB: the arrow syntax is the only one, nothing to set
         con.raw_sql("SET lambda_syntax = 'ENABLE_SINGLE_ARROW'")
     return con

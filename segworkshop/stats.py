@@ -14,6 +14,7 @@ Every function takes counts (successes, units), never raw rows: the engine does 
 from __future__ import annotations
 
 import math
+import threading
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -22,6 +23,25 @@ import numpy as np
 
 ALPHA = 0.05
 Z_EXPECTED_MIN = 5  # every expected count at least this: z-test; otherwise Fisher's exact test
+
+_WARM: threading.Thread | None = None
+
+
+def warm_up() -> None:
+    """Import statsmodels and scipy in the background (about a second) while the engine counts.
+
+    The engine runs without holding the GIL, so the imports overlap the query instead of following it.
+    """
+    global _WARM
+    if _WARM is None:
+
+        def load() -> None:
+            import scipy.stats  # noqa: F401
+            import statsmodels.stats.multitest
+            import statsmodels.stats.proportion  # noqa: F401
+
+        _WARM = threading.Thread(target=load, name="segworkshop-warm-up", daemon=True)
+        _WARM.start()
 
 
 # --------------------------------------------------------------------------- one and two rates

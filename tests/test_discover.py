@@ -1,0 +1,117 @@
+"""discover: the numbers against plain pandas, the exclusions, the labels, the correction and the JSON rows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.stats.multitest import multipletests
+
+from segworkshop import Workshop
+from segworkshop.discover import discover
+from segworkshop.stats import two_proportion_test
+
+
+@pytest.fixture(scope="module")
+def frames():
+    rng = np.random.default_rng(9)
+    n = 3000
+    ids = np.array([f"u{i:05d}" for i in range(n)])
+    first = pd.Timestamp("2026-01-05") + pd.to_timedelta(rng.integers(0, 50 * 86400, n), unit="s")
+    tier = rng.choice(["gold", "silver", "bronze"], n, p=[0.2, 0.4, 0.4])
+    tutorial = rng.random(n) < 0.4
+    p = np.where(tier == "gold", 0.4, 0.15) * np.where(tutorial, 1.5, 1.0)
+    won = rng.random(n) < p
+    rows = [pd.DataFrame({"user_id": ids, "event": "visit", "timestamp": first})]
+    rows.append(
+        pd.DataFrame(
+            {"user_id": ids[tutorial], "event": "tutorial", "timestamp": first[tutorial] + pd.Timedelta(days=2)}
+        )
+    )
+    rows.append(pd.DataFrame({"user_id": ids[won], "event": "cart", "timestamp": first[won] + pd.Timedelta(days=3)}))
+    rows.append(
+        pd.DataFrame(
+            {
+                "user_id": ids[won],
+                "event": "purchase",
+                "timestamp": first[won] + pd.Timedelta(days=4),
+                "amount": rng.gamma(2, 20, won.sum()),
+            }
+        )
+    )
+    rows.append(pd.DataFrame({"user_id": ids[won], "event": "review", "timestamp": first[won] + pd.Timedelta(days=6)}))
+    events = pd.concat(rows, ignore_index=True)
+    users = pd.DataFrame({"user_id": ids, "tier": tier, "region": rng.choice(["north", "south"], n)})
+    return events, users, pd.Series(won, index=ids), pd.Series(tutorial, index=ids)
+
+
+@pytest.fixture(scope="module")
+def result(frames):
+    events, users, _, _ = frames
+    ws = Workshop.from_dict(
+        {"data": {"events": events, "users": users}, "success": {"event": "purchase", "within_days": 14}}
+    )
+    return discover(ws)
+
+
+def test_exclusions_and_labels(result):
+    assert result.excluded_events == {
+        "purchase": "part of the success definition",
+        "review": "happens only after success",
+        "amount": "recorded on the success event",
+    }
+    kinds = result.rows.set_index(["segment", "value"]).kind
+    assert kinds[("did_cart", "yes")] == "path"  # every buyer carted first: a step, not a discovery
+    assert kinds[("did_tutorial", "yes")] == "behaviour"
+    assert kinds[("tier", "gold")] == "trait"
+    assert not result.rows.segment.str.contains("review|amount").any()
+
+
+def test_numbers_match_pandas(result, frames):
+    _, users, won, tutorial = frames
+    rows = result.rows.set_index(["segment", "value"])
+    tier = users.set_index("user_id").tier
+    for value in ["gold", "silver", "bronze"]:
+        mask = (tier == value).reindex(won.index)
+        r = rows.loc[("tier", value)]
+        assert (r.units, r.successes) == (mask.sum(), won[mask].sum())
+        expected = two_proportion_test(won[mask].sum(), mask.sum(), won[~mask].sum(), (~mask).sum()).p_value
+        assert r.p_value == pytest.approx(expected)
+        base = won.mean()
+        assert r.quality == pytest.approx(np.sqrt(mask.mean()) * (won[mask].mean() - base))
+    r = rows.loc[("did_tutorial", "yes")]  # the tutorial is on day 2: within the 7-day window for everyone
+    assert (r.units, r.successes) == (tutorial.sum(), won[tutorial].sum())
+
+
+def test_correction_covers_the_family(result):
+    rows = result.rows
+    assert result.evaluated == len(rows)
+    assert result.family >= result.evaluated
+    padded = np.concatenate([rows.p_value.to_numpy(), np.ones(result.family - len(rows))])
+    assert np.allclose(rows.q_value, multipletests(padded, method="fdr_bh")[1][: len(rows)])
+    ranked = rows.quality.abs().to_numpy()
+    assert (np.diff(ranked) <= 1e-12).all()  # ranked by |quality|
+    top_traits = rows[rows.kind == "trait"].head(1)
+    assert (top_traits.segment.item(), top_traits.value.item()) == ("tier", "gold")
+
+
+def test_json_rows(result):
+    data = json.loads(json.dumps(result.to_dict(max_rows=5)))
+    assert len(data["rows"]) == 5 and data["evaluated"] == result.evaluated
+    keys = ["kind", "segment", "value", "units", "successes", "rate", "lift", "p_value", "q_value"]
+    assert list(data["rows"][0])[: len(keys)] == keys
+    assert {r["kind"] for r in data["rows"]} <= {"trait", "behaviour", "path", "frequency", "pair"}
+
+
+def test_cli_discover(small_workshop: Path):
+    from click.testing import CliRunner
+
+    from segworkshop.cli import main
+
+    out = CliRunner().invoke(main, ["discover", str(small_workshop), "--format", "json", "--max-rows", "3"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert len(data["rows"]) == 3 and data["family"] >= data["evaluated"]
