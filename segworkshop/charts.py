@@ -129,5 +129,5 @@ def tipping_chart(buckets: pd.DataFrame, cut: object | None = None, title: str =
             .mark_rule(color="#b8443d", strokeDash=[4, 4], strokeWidth=2)
             .encode(x=alt.X("bucket:O", sort=order, bandPosition=0))
         )
-    chart = alt.layer(*layers)
+    chart = alt.layer(*layers).properties(width=max(240, 48 * len(order)), height=240)
     return chart.properties(title=title) if title else chart

@@ -17,7 +17,12 @@ import pandas as pd
 from IPython.display import HTML, Markdown, display
 
 PERCENT = ("rate", "ci_low", "ci_high", "rest_rate", "rate_a", "rate_b", "missing")
-SIGNED_PERCENT = ("lift", "diff", "diff_ci_low", "diff_ci_high", "lift_ci_low", "lift_ci_high", "mde_relative")
+SIGNED_PERCENT = (
+    "lift", "diff", "diff_ci_low", "diff_ci_high", "lift_ci_low", "lift_ci_high", "mde_relative", "expected_lift",
+    "share_unsuccessful_diff",
+)  # fmt: skip
+WHOLE = ("weekly_units", "per_group", "weeks_to_result", "votes", "units_a", "units_b")
+ONE_DECIMAL = ("impact_per_week", "judgement")
 PVALUE = ("p_value", "q_value")
 
 STYLE = """<style>
@@ -36,6 +41,10 @@ def _fmt(column: str, value: Any) -> str:
         return f"{value:.1%}"
     if column in SIGNED_PERCENT:
         return f"{value:+.1%}" if abs(value) != float("inf") else "∞"
+    if column in WHOLE:
+        return f"{value:,.0f}"
+    if column in ONE_DECIMAL:
+        return f"{value:,.1f}"
     if column in PVALUE:
         return f"{value:.2g}" if value >= 1e-4 else "< 0.0001"
     if isinstance(value, float) and float(value).is_integer() and column in ("units", "successes"):

@@ -119,7 +119,7 @@ def run(
         steps = [one(b) for b in books]
     result = RunResult(out=out, started=started.isoformat(timespec="seconds"), steps=steps)
     summary = _summary(yaml, result)
-    previous = _previous_summary(out)
+    previous = _previous_summary(out, summary["workshop"])
     (out / SUMMARY).write_text(json.dumps(summary, indent=1, default=str))
     _write_index(out, config.title, summary, previous, result)
     say(f"wrote {out / 'index.html'}")
@@ -229,6 +229,7 @@ def _summary(yaml: Path, result: RunResult) -> dict[str, Any]:
     session = Session(yaml)
     ws = session.workshop
     summary: dict[str, Any] = {
+        "workshop": str(yaml),
         "title": session.config.title,
         "started": result.started,
         "version": __version__,
@@ -251,13 +252,19 @@ def _summary(yaml: Path, result: RunResult) -> dict[str, Any]:
     return summary
 
 
-def _previous_summary(out: Path) -> dict[str, Any] | None:
-    """The latest earlier report next to this one (reports/<date>/summary.json), if any."""
-    parent = out.parent
-    earlier = sorted(p for p in parent.glob(f"*/{SUMMARY}") if p.parent != out)
-    if not earlier:
-        return None
-    return json.loads(earlier[-1].read_text())
+def _previous_summary(out: Path, workshop: str) -> dict[str, Any] | None:
+    """The latest earlier report of the same workshop next to this one (reports/<date>/summary.json), if any."""
+    earlier = []
+    for path in out.parent.glob(f"*/{SUMMARY}"):
+        if path.parent == out:
+            continue
+        try:
+            summary = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if summary.get("workshop") == workshop:
+            earlier.append(summary)
+    return max(earlier, key=lambda s: s.get("started", "")) if earlier else None
 
 
 def changes(previous: dict[str, Any] | None, current: dict[str, Any]) -> list[dict[str, Any]]:

@@ -248,3 +248,17 @@ def test_pages_render_offline_in_chromium(built, tmp_path):
         # drawn means marks inside: paths or rects with real geometry
         if expected:
             assert re.search(r'<path[^>]* d="M', dom), page.name
+
+
+def test_previous_run_is_of_the_same_workshop(tmp_path):
+    for name, workshop, started in [
+        ("a", "/w/one.yaml", "2026-01-01"),
+        ("b", "/w/two.yaml", "2026-01-03"),
+        ("c", "/w/one.yaml", "2026-01-02"),
+        ("now", "/w/one.yaml", "2026-01-04"),
+    ]:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "summary.json").write_text(json.dumps({"workshop": workshop, "started": started}))
+    previous = report._previous_summary(tmp_path / "now", "/w/one.yaml")
+    assert previous == {"workshop": "/w/one.yaml", "started": "2026-01-02"}
+    assert report._previous_summary(tmp_path / "now", "/w/three.yaml") is None
