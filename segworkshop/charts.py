@@ -67,9 +67,9 @@ def rate_chart(rows: pd.DataFrame, baseline: float | None = None, title: str = "
         layers.append(base.mark_rule(strokeDash=[4, 4], color="#b8443d").encode(x=alt.datum(baseline)))
     chart = alt.layer(*layers).properties(width=480)
     if "segment" in df.columns and df["segment"].nunique() > 1:
-        chart = chart.facet(row=alt.Row("segment:N", title=None, header=alt.Header(labelFontSize=14))).resolve_scale(
-            y="independent"
-        )
+        segments = list(dict.fromkeys(df["segment"]))
+        row = alt.Row("segment:N", title=None, sort=segments, header=alt.Header(labelFontSize=14))
+        chart = chart.facet(row=row).resolve_scale(y="independent")
     return chart.properties(title=title) if title else chart
 
 
