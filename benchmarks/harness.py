@@ -73,7 +73,7 @@ def run(script: str, variants: dict[str, Variant], answer_keys: tuple[str, ...],
             result = json.loads(proc.stdout.strip().splitlines()[-1])
             result["wall_s"], result["peak_mb"] = wall, result.pop("peak_kb") / 1024
             results[variant].append(result)
-            answer = ", ".join(f"{k} {result[k]}" for k in answer_keys)
+            answer = ", ".join(f"{k} {v}" for k, v in result.items() if k not in ("work_s", "wall_s", "peak_mb"))
             print(
                 f"round {r + 1} {variant:<14} wall {wall:6.2f} s  work {result['work_s']:6.2f} s  "
                 f"peak {result['peak_mb']:7.0f} MB  {answer}",

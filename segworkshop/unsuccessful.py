@@ -19,7 +19,7 @@ from .segments import segment_table
 
 def profile(ws: Any, by: Sequence[Any] | None = None, correction: str = "fdr_bh") -> pd.DataFrame:
     """Over-representation of each segment value among unsuccessful units (sorted: most over-represented first)."""
-    segments = resolve_segments(ws, by)
+    segments = list({s.name: s for s in resolve_segments(ws, by)}.values())  # a name once, first wins
     counts, _ = segment_counts(segment_table(ws, segments), [s.name for s in segments], with_pairs=False)
     first = counts[counts.segment == segments[0].name]
     total_n, total_x = int(first.units.sum()), int(first.successes.sum())
