@@ -20,7 +20,7 @@ def frames():
     first = pd.Timestamp("2026-02-02") + pd.to_timedelta(rng.integers(0, 30 * 86400, n), unit="s")
     plan = rng.choice(["free", "pro"], n, p=[0.7, 0.3])
     reach = rng.integers(0, 4, n)  # how many of the three steps a user reaches
-    reach = np.where(plan == "pro", np.maximum(reach, 2), reach)
+    reach = np.where(plan == "pro", np.where(rng.random(n) < 0.6, 3, 2), reach)  # pro: mostly all the way
     late = (reach == 3) & (rng.random(n) < 0.2)  # every step, but after the 14-day window
     offset = np.where(late, 20 * 24, 0)  # hours
     rows = [pd.DataFrame({"user_id": ids, "event": "visit", "timestamp": first})]
