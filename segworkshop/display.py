@@ -16,7 +16,10 @@ from typing import Any
 import pandas as pd
 from IPython.display import HTML, Markdown, display
 
-PERCENT = ("rate", "ci_low", "ci_high", "rest_rate", "rate_a", "rate_b", "missing")
+PERCENT = (
+    "rate", "ci_low", "ci_high", "rest_rate", "rate_a", "rate_b", "missing", "share", "share_unsuccessful",
+    "share_successful", "before", "now",
+)  # fmt: skip
 SIGNED_PERCENT = (
     "lift", "diff", "diff_ci_low", "diff_ci_high", "lift_ci_low", "lift_ci_high", "mde_relative", "expected_lift",
     "share_unsuccessful_diff",
@@ -37,6 +40,8 @@ STYLE = """<style>
 def _fmt(column: str, value: Any) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return "—"
+    if isinstance(value, (bool,)) or type(value).__name__ == "bool_":
+        return "yes" if value else "no"
     if column in PERCENT:
         return f"{value:.1%}"
     if column in SIGNED_PERCENT:
