@@ -1,0 +1,41 @@
+"""Display helpers: tables are escaped and formatted; charts become inline SVG in headless runs."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from segworkshop import display
+
+
+def test_table_escapes_and_formats():
+    df = pd.DataFrame(
+        {
+            "text": ["<script>alert(1)</script>", "plain"],
+            "rate": [0.1234, None],
+            "lift": [0.5, -0.25],
+            "q_value": [0.00001, 0.2],
+            "units": [1234, 5],
+            "over_represented": [True, False],
+        }
+    )
+    html = display.table_html(
+        df, {"text": "what", "rate": "rate", "lift": "lift", "q_value": "q", "units": "n", "over_represented": "over?"}
+    )
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert" not in html
+    for shown in ["12.3%", "—", "+50.0%", "-25.0%", "&lt; 0.0001", "0.2", "1,234", "yes", "no"]:
+        assert shown in html, shown
+    assert "<th>what</th>" in html
+
+
+def test_headless_chart_is_inline_svg(monkeypatch):
+    import altair as alt
+
+    shown = []
+    monkeypatch.setattr(display, "display", lambda obj: shown.append(obj))
+    chart = alt.Chart(pd.DataFrame({"x": ["a", "b"], "y": [1, 2]})).mark_bar().encode(x="x", y="y")
+    display.chart(chart, interactive=False)
+    html = shown[0].data
+    assert html.startswith('<div class="sw-chart"><svg') and 'class="marks"' in html
+    assert "<script" not in html
+    display.chart(chart, interactive=True)
+    assert shown[1] is chart
