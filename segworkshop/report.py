@@ -190,7 +190,9 @@ def _render_body(executed: Path) -> str:
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(str(executed), as_version=4)
-    nb.cells = [c for c in nb.cells if "papermill-error-cell-tag" not in c.get("metadata", {}).get("tags", [])]
+    # papermill's own cells (the error banner, the injected parameters with a random id) are not content
+    skip = {"papermill-error-cell-tag", "injected-parameters", "parameters"}
+    nb.cells = [c for c in nb.cells if not skip & set(c.get("metadata", {}).get("tags", []))]
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.get("outputs", []) if o.get("output_type") != "error" and not _is_noise(o)]
