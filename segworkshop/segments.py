@@ -286,24 +286,28 @@ def _with_behaviour(ws: Any, units: ir.Table, segments: Sequence[Segment]) -> ir
     relevant = events.filter(events.event.isin(names))
     anchor = units.select(_u=units.unit_id, _start=units.start_at, _success=units.success_at)
     joined = relevant.join(anchor, [relevant[key] == anchor._u, relevant.timestamp >= anchor._start])
-    aggs: dict[str, ir.Value] = {}
-    for s in segments:
+    # two levels, no DISTINCT: per unit and calendar day the matching events of each segment, then per unit the
+    # sum (did, count) or the number of days with any (frequency)
+    joined = joined.mutate(_day=joined.timestamp.date())
+    daily_aggs: dict[str, ir.Value] = {}
+    for i, s in enumerate(segments):
         cond = step_condition(joined, s.step)
         if s.kind == "did":
             if s.before_success:
                 cond &= joined._success.isnull() | (joined.timestamp < joined._success)
             if s.within_days is not None:
                 cond &= joined.timestamp <= joined._start + days_interval(s.within_days)
-            aggs[f"_b_{s.name}"] = cond.ifelse(1, 0).sum()
         elif s.kind == "frequency":
             cond &= joined.timestamp < joined._start + days_interval(s.window_days)
-            days = joined.timestamp.date().nunique(where=cond)
-            aggs[f"_b_{s.name}"] = days
-        else:
-            if s.window_days is not None:
-                cond &= joined.timestamp <= joined._start + days_interval(s.window_days)
-            aggs[f"_b_{s.name}"] = cond.ifelse(1, 0).sum()
-    per_unit = joined.group_by(joined._u).aggregate(**aggs)
+        elif s.window_days is not None:
+            cond &= joined.timestamp <= joined._start + days_interval(s.window_days)
+        daily_aggs[f"_d{i}"] = cond.ifelse(1, 0).sum()
+    daily = joined.group_by([joined._u, joined._day]).aggregate(**daily_aggs)
+    aggs: dict[str, ir.Value] = {}
+    for i, s in enumerate(segments):
+        column = daily[f"_d{i}"]
+        aggs[f"_b_{s.name}"] = (column > 0).ifelse(1, 0).sum() if s.kind == "frequency" else column.sum()
+    per_unit = daily.group_by(daily._u).aggregate(**aggs)
     out = units.left_join(per_unit, units.unit_id == per_unit._u)
     out = out.select(*units.columns, *aggs)
     fills = {name: 0 for name in aggs}

@@ -263,13 +263,26 @@ def _resolve_path_expr(table: ir.Table, path: str) -> ir.Value | None:
 
 
 def _json_text(expr: ir.Value, keys: list[str]) -> ir.StringValue:
-    """The text of a (nested) key in a JSON column: ``json_extract_string`` with a quoted path."""
+    """The text of a (nested) key in a JSON column, in the engine's own terms."""
+    if backend_name(expr) == "duckdb":  # json_extract_string with a quoted path: keys may hold '$' or '.'
 
-    @ibis.udf.scalar.builtin(name="json_extract_string")
-    def _extract(doc: str, path: str) -> str: ...
+        @ibis.udf.scalar.builtin(name="json_extract_string")
+        def _extract(doc: str, path: str) -> str: ...
 
-    quoted = "$" + "".join('."' + k.replace('"', '\\"') + '"' for k in keys)
-    return _extract(expr.cast("string"), quoted)
+        quoted = "$" + "".join('."' + k.replace('"', '\\"') + '"' for k in keys)
+        return _extract(expr.cast("string"), quoted)
+    doc = expr.cast("json")
+    for key in keys:
+        doc = doc[key]
+    return doc.str
+
+
+def backend_name(expr: ir.Expr) -> str:
+    """The name of the engine an expression runs on (``duckdb`` when it is not bound to one yet)."""
+    try:
+        return expr._find_backend(use_default=False).name
+    except Exception:
+        return "duckdb"
 
 
 # --------------------------------------------------------------------------- mapping

@@ -57,6 +57,10 @@ _timezone = _timezone_udf()
 
 
 def _to_utc(value: ir.TimestampValue) -> ir.TimestampValue:
+    from .sources import backend_name
+
+    if backend_name(value) == "pyspark":  # Spark keeps instants; with the session in UTC a cast is the wall time
+        return value.cast(dt.Timestamp())
     # A plain cast would do in principle, but DuckDB pushes it into its CSV reader, which then drops the offset
     # (``12:30+02:00`` read as 12:30); an explicit conversion to UTC wall time is right everywhere.
     return _timezone("UTC", value)
