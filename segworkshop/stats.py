@@ -24,6 +24,8 @@ import numpy as np
 ALPHA = 0.05
 Z_EXPECTED_MIN = 5  # every expected count at least this: z-test; otherwise Fisher's exact test
 
+SPREAD_SD = 10  # the transitions considered around each state's mean, in standard deviations
+
 _WARM: threading.Thread | None = None
 
 
@@ -307,13 +309,13 @@ def max_g2_pvalue(successes: Sequence[int], units: Sequence[int], observed: floa
         left = s - states  # successes not yet placed, per state
         share = left / remaining
         spread = np.sqrt(np.maximum(draw * share * (1 - share) * (remaining - draw) / max(remaining - 1, 1), 0))
-        lo = int(max(0, np.floor((draw * share - 12 * spread).min()) - 2))
-        hi = int(min(draw, np.ceil((draw * share + 12 * spread).max()) + 2))
+        lo = int(max(0, np.floor((draw * share - SPREAD_SD * spread).min()) - 2))
+        hi = int(min(draw, np.ceil((draw * share + SPREAD_SD * spread).max()) + 2))
         xs = np.arange(lo, hi + 1)
         pmf = _hypergeom_pmf(xs[None, :], remaining, left[:, None], draw)
         mass = probs[:, None] * pmf
         flat = (states[:, None] + xs[None, :]).ravel()
-        # (the x range spans ±12 sd of every state's hypergeometric: what lies outside is below 1e-30)
+        # (the x range spans ±10 sd of every state's hypergeometric: what lies outside is below 1e-22)
         new = np.bincount(flat, weights=mass.ravel(), minlength=s + 1)
         keep = new > eps
         lost += float(new[~keep].sum())
