@@ -100,10 +100,12 @@ def run(
     yaml = (yaml / "workshop.yaml" if yaml.is_dir() else yaml).resolve()
     config = load_config(yaml)
     started = datetime.now(timezone.utc)
-    out = Path(out) if out else yaml.parent / "reports" / started.strftime("%Y-%m-%d_%H%M%S")
+    # absolute: papermill changes the process's working directory while it starts a kernel, and with --jobs
+    # another thread may be writing at that moment
+    out = (Path(out) if out else yaml.parent / "reports" / started.strftime("%Y-%m-%d_%H%M%S")).resolve()
     out.mkdir(parents=True, exist_ok=True)
     (out / "executed").mkdir(exist_ok=True)
-    books = step_notebooks(only, notebooks)
+    books = [b.resolve() for b in step_notebooks(only, notebooks)]
     say = progress or (lambda _m: None)
 
     def one(book: Path) -> StepResult:

@@ -33,8 +33,11 @@ def test_eight_steps_in_order():
 
 
 @pytest.mark.e2e
-def test_demo_runs_every_notebook_on_every_dataset(tmp_path: Path):
-    result = CliRunner().invoke(main, ["demo", "--out", str(tmp_path), "--jobs", "2"], catch_exceptions=False)
+def test_demo_runs_every_notebook_on_every_dataset(tmp_path: Path, monkeypatch):
+    # a relative --out, as a user types it (papermill changes directories while notebooks run in parallel)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["demo", "--out", "out", "--jobs", "2"], catch_exceptions=False)
+    tmp_path = tmp_path / "out"
     assert result.exit_code == 0, result.output
     for kind in demo.KINDS:
         folder = tmp_path / kind
