@@ -93,3 +93,63 @@ def test_success_never_occurring_is_exit_2(workshop_dir: Path):
     result = run("validate", str(yaml))
     assert result.exit_code == 2
     assert "'purchased', which never occurs" in result.output
+
+
+def test_help_on_every_registered_command():
+    for name in main.commands:
+        result = run(name, "--help")
+        assert result.exit_code == 0 and "Usage:" in result.output, name
+
+
+def test_compare_trend_and_sample_size_contracts(small_workshop: Path):
+    out = run("compare", str(small_workshop), "--by", "channel", "--format", "json")
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert set(data) >= {"unit", "success", "baseline", "rows"}
+    assert set(data["baseline"]) == {"units", "successes", "rate"}
+    keys = [
+        "segment",
+        "value",
+        "units",
+        "successes",
+        "rate",
+        "ci_low",
+        "ci_high",
+        "lift",
+        "p_value",
+        "q_value",
+        "small",
+    ]
+    assert all(list(r)[: len(keys)] == keys for r in data["rows"])
+    assert sum(r["units"] for r in data["rows"]) == data["baseline"]["units"] == 600
+    table = run("compare", str(small_workshop))
+    assert table.exit_code == 0 and "Benjamini-Hochberg" in table.output
+    csv = run("compare", str(small_workshop), "--by", "platform", "--format", "csv")
+    assert csv.output.splitlines()[0].startswith("segment,value,units,successes,rate")
+    weekly = json.loads(run("trend", str(small_workshop), "--by", "channel", "--format", "json").stdout)
+    assert {"period", "value", "units", "successes", "rate", "ci_low", "ci_high", "complete"} <= set(weekly[0])
+    plan = json.loads(
+        run(
+            "sample-size",
+            "--baseline",
+            "0.2",
+            "--target",
+            "0.25",
+            "--weekly-units",
+            "7000",
+            "--share",
+            "0.5",
+            "--format",
+            "json",
+        ).stdout
+    )
+    assert (plan["per_group"], plan["total"], plan["days"], plan["weeks"]) == (1094, 2188, 5, 1)
+    bad = run("compare", str(small_workshop), "--by", "chanel")
+    assert bad.exit_code == 2 and "Did you mean 'channel'" in bad.output
+
+
+def test_bad_segment_definition_is_exit_2(small_workshop: Path):
+    text = small_workshop.read_text().replace("  - channel\n", "  - {name: v, column: order_value, bins: [50, 20]}\n")
+    small_workshop.write_text(text)
+    out = run("compare", str(small_workshop))
+    assert out.exit_code == 2 and "strictly increasing" in out.output and "Traceback" not in out.output
