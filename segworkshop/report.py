@@ -227,6 +227,7 @@ def _page(title: str, body: str, nav: bool) -> str:
 def _summary(yaml: Path, result: RunResult) -> dict[str, Any]:
     """The numbers the index compares between runs: baseline and every segment value's counts."""
     from .compare import compare
+    from .engine import describe as describe_engine
     from .session import Session
     from .sources import describe_source
 
@@ -238,7 +239,7 @@ def _summary(yaml: Path, result: RunResult) -> dict[str, Any]:
         "started": result.started,
         "version": __version__,
         "data": describe_source(session.config.data.events, session.config.base_dir),
-        "engine": "duckdb (embedded)" if session.config.engine in (None, "duckdb") else str(session.config.engine),
+        "engine": describe_engine(session.config.engine),  # never a password
         "success": session.config.success.describe(),
         "steps": [asdict(s) for s in result.steps],
     }

@@ -251,3 +251,31 @@ def test_missing_table_and_missing_columns(postgres):
     )
     with pytest.raises(DataError, match="no column for `event`"):
         ws.events  # noqa: B018
+
+
+def test_report_on_postgres_has_the_same_numbers(postgres, tmp_path, monkeypatch):
+    import json
+
+    from segworkshop import report
+
+    monkeypatch.setenv("SEGWORKSHOP_PG_PASSWORD", PASSWORD)
+    url = postgres["url"].replace(PASSWORD, "${SEGWORKSHOP_PG_PASSWORD}")
+    local = demo_workshop_path("ecomm")
+    remote = tmp_path / "workshop.yaml"
+    remote.write_text(
+        local.read_text()
+        .replace("events: events.parquet", "events: {table: ecomm.events}")
+        .replace("users: users.parquet", "users: {table: ecomm.users}")
+        + f'engine: {{url: "{url}"}}\n'
+    )
+    a = report.run(local, tmp_path / "duckdb", only=["08"])
+    b = report.run(remote, tmp_path / "postgres", only=["08"])
+    assert a.ok and b.ok
+    sa = json.loads((a.out / "summary.json").read_text())
+    sb = json.loads((b.out / "summary.json").read_text())
+    assert sa["baseline"] == sb["baseline"] and sa["segments"] == sb["segments"]
+    index = (b.out / "index.html").read_text()
+    assert "postgres://postgres:***@127.0.0.1" in index or "${SEGWORKSHOP_PG_PASSWORD}" in index
+    assert PASSWORD not in index and PASSWORD not in (b.out / "summary.json").read_text()
+    page = lambda r: (r.out / "08_readout.html").read_text().split("<h2", 1)[1]  # noqa: E731
+    assert page(a) == page(b)
