@@ -90,11 +90,7 @@ class Comparison:
 
     def to_dict(self) -> dict[str, Any]:
         """The CLI's JSON contract (stable): unit, success, baseline, rows[...]; extra keys follow."""
-        rows = []
-        for r in self.rows.to_dict(orient="records"):
-            row = {k: _json_value(r[k]) for k in ROW_KEYS}
-            row.update({k: _json_value(v) for k, v in r.items() if k not in ROW_KEYS})
-            rows.append(row)
+        rows = json_rows(self.rows, ROW_KEYS)
         return {
             "unit": self.unit,
             "success": self.success,
@@ -109,6 +105,16 @@ class Comparison:
     def shareable(self) -> pd.DataFrame:
         """Rows as a shared report may show them: groups under the privacy threshold hidden."""
         return suppress_small(self.rows, self.min_units)
+
+
+def json_rows(df: pd.DataFrame, first: Sequence[str]) -> list[dict[str, Any]]:
+    """Rows as JSON-ready dicts: the contract's keys first, in order, then the rest; nan → null, ±inf → text."""
+    out = []
+    for r in df.to_dict(orient="records"):
+        row = {k: _json_value(r[k]) for k in first}
+        row.update({k: _json_value(v) for k, v in r.items() if k not in first})
+        out.append(row)
+    return out
 
 
 def _json_value(v: Any) -> Any:

@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from . import stats
-from .compare import segment_counts
+from .compare import json_rows, segment_counts
 from .segments import MISSING, Segment, parse_segment, segment_table
 
 MIN_UNITS = 30
@@ -52,11 +52,7 @@ class Discovery:
 
     def to_dict(self, max_rows: int | None = None) -> dict[str, Any]:
         rows = self.rows if max_rows is None else self.rows.head(max_rows)
-        out = []
-        for r in rows.to_dict("records"):
-            row = {k: _plain(r[k]) for k in ROW_KEYS}
-            row.update({k: _plain(v) for k, v in r.items() if k not in ROW_KEYS})
-            out.append(row)
+        out = json_rows(rows, ROW_KEYS)
         return {
             "baseline": self.baseline,
             "evaluated": self.evaluated,
@@ -66,14 +62,6 @@ class Discovery:
             "tipping_points": {k: {**tp.__dict__, "cut": str(tp.cut)} for k, tp in self.tipping.items()},
             "excluded_events": self.excluded_events,
         }
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
-        return None if math.isnan(v) else ("inf" if v > 0 else "-inf")
-    if hasattr(v, "item"):
-        return v.item()
-    return v
 
 
 def _safe_name(prefix: str, name: str) -> str:
