@@ -91,6 +91,7 @@ def demo(kind: str, out: Path, no_report: bool, jobs: int) -> None:
     from .workshop import Workshop
 
     kinds = KINDS if kind == "all" else (kind,)
+    out = out.resolve()
     failed = []
     for name in kinds:
         started = time.perf_counter()

@@ -100,8 +100,7 @@ def run(
     yaml = (yaml / "workshop.yaml" if yaml.is_dir() else yaml).resolve()
     config = load_config(yaml)
     started = datetime.now(timezone.utc)
-    # absolute: papermill changes the process's working directory while it starts a kernel, and with --jobs
-    # another thread may be writing at that moment
+    # absolute: nothing here depends on the working directory (notebooks run with --jobs share this process)
     out = (Path(out) if out else yaml.parent / "reports" / started.strftime("%Y-%m-%d_%H%M%S")).resolve()
     out.mkdir(parents=True, exist_ok=True)
     (out / "executed").mkdir(exist_ok=True)
@@ -141,7 +140,8 @@ def _execute_and_render(book: Path, yaml: Path, out: Path, title: str) -> StepRe
             str(book),
             str(executed),
             parameters={"workshop": str(yaml), "participant": "", "interactive": False},
-            cwd=str(book.parent),
+            # no cwd=: papermill would chdir the whole process, and two notebooks starting at once leave it in the
+            # wrong folder (their save-and-restore interleaves); every path given to a notebook is absolute
             progress_bar=False,
             log_output=False,
             kernel_name="python3",

@@ -37,6 +37,8 @@ def test_demo_runs_every_notebook_on_every_dataset(tmp_path: Path, monkeypatch):
     # a relative --out, as a user types it (papermill changes directories while notebooks run in parallel)
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["demo", "--out", "out", "--jobs", "2"], catch_exceptions=False)
+    assert Path.cwd() == tmp_path  # running notebooks in parallel must not move the process
+    assert not (BOOKS[0].parent / "out").exists()
     tmp_path = tmp_path / "out"
     assert result.exit_code == 0, result.output
     for kind in demo.KINDS:
