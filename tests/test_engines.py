@@ -279,3 +279,16 @@ def test_report_on_postgres_has_the_same_numbers(postgres, tmp_path, monkeypatch
     assert PASSWORD not in index and PASSWORD not in (b.out / "summary.json").read_text()
     page = lambda r: (r.out / "08_readout.html").read_text().split("<h2", 1)[1]  # noqa: E731
     assert page(a) == page(b)
+
+
+@pytest.mark.parametrize("kind", demo.KINDS)
+def test_discover_on_postgres_matches(postgres, kind):
+    from segworkshop.discover import discover
+
+    local, remote = _pair(kind, postgres["url"])
+    a, b = discover(local), discover(remote)
+    assert (a.evaluated, a.family) == (b.evaluated, b.family)
+    top_a = a.rows.head(10)[["kind", "segment", "value", "units", "successes"]].reset_index(drop=True)
+    top_b = b.rows.head(10)[["kind", "segment", "value", "units", "successes"]].reset_index(drop=True)
+    assert top_a.equals(top_b)
+    assert np.allclose(a.rows.head(10).q_value, b.rows.head(10).q_value, rtol=0, atol=1e-12)
