@@ -123,13 +123,15 @@ def _open_files(con: ibis.BaseBackend, spec: str | Path, base_dir: Path, key: st
         )
     if kind == "duckdb":
         raise ConfigError(f"{key}: {path} is a DuckDB file; say which table: `{{table: events, database: {spec}}}`.")
+    # DuckDB takes the list of files; Spark wants one path (a file, a folder or a glob) and lists it itself
+    target: Any = files if con.name == "duckdb" else (files[0] if len(files) == 1 else text)
     try:
         if kind == "parquet":
-            table = con.read_parquet(files)
+            table = con.read_parquet(target)
         elif kind == "csv":
-            table = con.read_csv(files)
+            table = con.read_csv(target)
         else:
-            table = con.read_json(files)
+            table = con.read_json(target)
     except Exception as exc:  # the engine's own reader error: say which file and what it said
         raise DataError(f"{key}: could not read {path} as {kind}: {_first_line(exc)}") from None
     return table
