@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import ibis
 
-from .errors import ConfigError, DataError
+from .errors import ConfigError, DataError, first_line
 
 EXTRAS = {"postgres": "postgres", "postgresql": "postgres", "spark": "spark", "pyspark": "spark"}
 MODULES = {"postgres": "psycopg", "spark": "pyspark"}
@@ -132,7 +132,7 @@ def _from_url(url: str, options: Mapping) -> ibis.BaseBackend:
     except ConfigError:
         raise
     except Exception as exc:
-        message = _first_line(exc).replace(urlsplit(url).password or "\0", "***")
+        message = first_line(exc).replace(urlsplit(url).password or "\0", "***")
         raise DataError(f"cannot connect to the engine at {shown}: {message}") from None
 
 
@@ -151,7 +151,7 @@ def _spark(options: Mapping) -> ibis.BaseBackend:
     try:
         session = builder.getOrCreate()
     except Exception as exc:
-        raise DataError(f"cannot start Spark ({describe(options)}): {_first_line(exc)}") from None
+        raise DataError(f"cannot start Spark ({describe(options)}): {first_line(exc)}") from None
     return ibis.pyspark.connect(session=session)
 
 
@@ -170,8 +170,3 @@ def _duckdb(
     with contextlib.suppress(Exception):  # older DuckDB: the arrow syntax is the only one, nothing to set
         con.raw_sql("SET lambda_syntax = 'ENABLE_SINGLE_ARROW'")
     return con
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = [ln for ln in str(exc).strip().splitlines() if ln.strip()]
-    return lines[0][:300] if lines else type(exc).__name__

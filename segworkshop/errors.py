@@ -44,3 +44,12 @@ def listing(names: Iterable[str], limit: int = 25) -> str:
     if len(names) > limit:
         shown += f", … ({len(names) - limit} more)"
     return shown
+
+
+def first_line(value: object, limit: int | None = 300) -> str:
+    """The first non-empty line of an error (or text), cut at ``limit`` characters: what a message quotes of a
+    library's error. An exception with no text gives its type's name."""
+    lines = [ln for ln in str(value).strip().splitlines() if ln.strip()]
+    if not lines:
+        return type(value).__name__ if isinstance(value, BaseException) else ""
+    return lines[0][:limit] if limit else lines[0]

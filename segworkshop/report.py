@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import ConfigError
+from .errors import ConfigError, first_line
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 SUMMARY = "summary.json"
@@ -147,9 +147,9 @@ def _execute_and_render(book: Path, yaml: Path, out: Path, title: str) -> StepRe
             kernel_name="python3",
         )
     except pm.PapermillExecutionError as exc:
-        error = f"{exc.ename}: {_first_line(exc.evalue)}"
+        error = f"{exc.ename}: {first_line(exc.evalue)}"
     except Exception as exc:  # the kernel died, or the notebook could not be read: still a report
-        error = f"{type(exc).__name__}: {_first_line(str(exc))}"
+        error = f"{type(exc).__name__}: {first_line(str(exc))}"
     page = out / f"{book.stem}.html"
     step_title = _title(book)
     body = _render_body(executed) if executed.exists() else ""
@@ -168,11 +168,6 @@ def _execute_and_render(book: Path, yaml: Path, out: Path, title: str) -> StepRe
         error=error,
         size_bytes=page.stat().st_size,
     )
-
-
-def _first_line(text: str) -> str:
-    lines = [ln for ln in str(text).strip().splitlines() if ln.strip()]
-    return lines[0][:300] if lines else ""
 
 
 def _title(book: Path) -> str:
@@ -253,7 +248,7 @@ def _summary(yaml: Path, result: RunResult) -> dict[str, Any]:
             if r.units >= session.config.privacy_min_units
         ]
     except Exception as exc:  # the data itself is broken: the steps' pages say why; the index still renders
-        summary["error"] = _first_line(str(exc))
+        summary["error"] = first_line(str(exc))
     return summary
 
 

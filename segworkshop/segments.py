@@ -28,7 +28,6 @@ Exact meanings:
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +35,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from .config import Step, _parse_where
+from .config import Step, _is_days, _parse_where
 from .errors import ConfigError, DataError, did_you_mean, listing
 from .success import days_interval, step_condition
 
@@ -193,7 +192,7 @@ def parse_segment(raw: Any, where: str = "segments") -> Segment:
 def _days(value: Any, key: str) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+    if not _is_days(value):
         raise ConfigError(f"`{key}` must be a number of days ≥ 0, found {value!r}.")
     return float(value)
 

@@ -18,7 +18,7 @@ import ibis
 import ibis.expr.types as ir
 
 from .config import DataConfig
-from .errors import ConfigError, DataError, did_you_mean, listing
+from .errors import ConfigError, DataError, did_you_mean, first_line, listing
 from .presets import PRESETS
 from .timeparse import parse_timestamp
 
@@ -133,7 +133,7 @@ def _open_files(con: ibis.BaseBackend, spec: str | Path, base_dir: Path, key: st
         else:
             table = con.read_json(target)
     except Exception as exc:  # the engine's own reader error: say which file and what it said
-        raise DataError(f"{key}: could not read {path} as {kind}: {_first_line(exc)}") from None
+        raise DataError(f"{key}: could not read {path} as {kind}: {first_line(exc, limit=None)}") from None
     return table
 
 
@@ -172,7 +172,7 @@ def _open_engine_table(con: ibis.BaseBackend, spec: Mapping, base_dir: Path, key
     except DataError:
         raise
     except Exception as exc:
-        raise DataError(f"{key}: cannot open table {name!r}: {_first_line(exc)}") from None
+        raise DataError(f"{key}: cannot open table {name!r}: {first_line(exc, limit=None)}") from None
 
 
 def _sql_text(path: Path) -> str:
@@ -185,11 +185,6 @@ def _kind_of(name: str) -> str | None:
         if lower.endswith(endings):
             return kind
     return None
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 # --------------------------------------------------------------------------- column paths

@@ -13,7 +13,7 @@ from typing import Any
 import ibis.expr.types as ir
 import pandas as pd
 
-from .errors import DataError, SegworkshopError, did_you_mean, listing
+from .errors import DataError, SegworkshopError, did_you_mean, first_line, listing
 from .workshop import Workshop
 
 MAX_SEGMENT_VALUES = 8  # the worksheet's guidance: 3-8 segments
@@ -306,7 +306,7 @@ def _check_success(ws: Workshop, report: ValidationReport) -> None:
         report.error(str(exc))
         return
     except Exception as exc:  # an engine error while building the unit table: say it plainly
-        raise DataError(f"could not compute success on {report.source}: {str(exc).splitlines()[0]}") from None
+        raise DataError(f"could not compute success on {report.source}: {first_line(exc)}") from None
     report.baseline = {**baseline, "definition": definition.describe()}
     if baseline["units"] == 0:
         report.error(
