@@ -223,7 +223,10 @@ class Scan:
         family = len(big) + _possible_pairs(big) if pair_rows else evaluated
         df["q_value"] = stats.adjust(df["p_value"].to_numpy(), "fdr_bh", family=family)
         df["abs_quality"] = df.quality.abs()
-        df = df.sort_values(["abs_quality", "units"], ascending=False, kind="stable").drop(columns="abs_quality")
+        # ties (two names for the same group of units) broken by name: the same order on every engine and run
+        df = df.sort_values(
+            ["abs_quality", "units", "segment", "value"], ascending=[False, False, True, True], kind="stable"
+        ).drop(columns="abs_quality")
         df = df.reset_index(drop=True)
         tipping = {}
         for s in segments:
