@@ -1,33 +1,130 @@
-"""Spark local mode gives the same numbers as DuckDB (needs the `spark` extra and Java 17).
+"""Spark gives the same numbers as DuckDB: local mode, and a Spark Connect server; bad Spark input is a clear error.
 
-Not yet part of CI (tests/run.sh does not install pyspark and Java): without pyspark these tests are skipped.
+Needs the `spark` extra and Java 17, which tests/run.sh installs. In CI a missing pyspark or Java fails the run;
+elsewhere these tests are skipped with a note. The Spark Connect server is the one shipped in the pyspark wheel,
+started on a free port for the tests that need it and stopped afterwards.
 """
 
 from __future__ import annotations
 
+import glob
+import json
 import os
+import socket
+import subprocess
 import sys
+import time
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from segworkshop import Workshop, demo
+from segworkshop import ConfigError, DataError, Workshop, demo
 from segworkshop.compare import compare, trend
 from segworkshop.datasets import demo_workshop_path
-from segworkshop.hypotheses import tipping_point
+from segworkshop.engine import connect, describe
+from segworkshop.hypotheses import Hypothesis, check_hypotheses, tipping_point
 
-pytest.importorskip("pyspark", reason="pip install 'segworkshop[spark]' (and Java 17)")
+TOKEN = "tok-s3cret"
+
+
+def _java17() -> str | None:
+    home = os.environ.get("JAVA_HOME")
+    if home and Path(home, "bin", "java").exists():
+        return home
+    found = sorted(glob.glob("/usr/lib/jvm/java-17-openjdk-*"))
+    return found[0] if found else None
+
+
+def _needs_spark() -> None:
+    missing = []
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        missing.append("pyspark (pip install 'segworkshop[spark]')")
+    if _java17() is None:
+        missing.append("Java 17 (apt-get install openjdk-17-jre-headless)")
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"Spark cannot run here, missing {' and '.join(missing)}: tests/run.sh installs both")
+        pytest.skip(f"needs {' and '.join(missing)}")
+    os.environ["JAVA_HOME"] = _java17()
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def spark():
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    from segworkshop.engine import connect
-
+    _needs_spark()
     con = connect({"backend": "spark", "master": "local[2]"})
     yield con
     con._session.stop()
+
+
+@pytest.fixture(scope="module")
+def spark_connect():
+    """A Spark Connect server from the pyspark wheel, on a free port; its address."""
+    _needs_spark()
+    pytest.importorskip("grpc", reason="pip install 'segworkshop[spark]'")
+    import pyspark
+
+    port = _free_port()
+    submit = Path(pyspark.__file__).parent / "bin" / "spark-submit"
+    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"segworkshop-spark-connect-{port}.log", "w")  # noqa: SIM115
+    server = subprocess.Popen(
+        [
+            str(submit),
+            "--class",
+            "org.apache.spark.sql.connect.service.SparkConnectServer",
+            "--conf",
+            f"spark.connect.grpc.binding.port={port}",
+            "--conf",
+            "spark.ui.enabled=false",
+            "--conf",
+            "spark.sql.shuffle.partitions=8",
+            "--driver-memory",
+            "1g",
+            "spark-internal",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"the Spark Connect server did not start; see {log.name}")
+                time.sleep(1)
+        yield f"sc://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+def _same(a, b, keys, counts=("units", "successes"), floats=("rate", "ci_low", "ci_high", "lift", "p_value")):
+    merged = a.merge(b, on=keys, suffixes=("_a", "_b"), how="outer", indicator=True)
+    assert (merged["_merge"] == "both").all(), merged[merged["_merge"] != "both"]
+    for c in counts:
+        assert (merged[f"{c}_a"] == merged[f"{c}_b"]).all(), c
+    for c in floats:
+        if f"{c}_a" in merged:
+            assert np.allclose(merged[f"{c}_a"], merged[f"{c}_b"], rtol=0, atol=1e-12, equal_nan=True), c
 
 
 @pytest.mark.parametrize("kind", demo.KINDS)
@@ -35,14 +132,135 @@ def test_spark_gives_the_same_numbers(spark, kind):
     path = demo_workshop_path(kind)
     local, remote = Workshop.load(path), Workshop.load(path, con=spark)
     assert remote.baseline() == local.baseline()
-    a, b = compare(local, strata=False).rows, compare(remote, strata=False).rows
-    merged = a.merge(b, on=["segment", "value"], suffixes=("_a", "_b"))
-    assert len(merged) == len(a) == len(b)
-    assert (merged.units_a == merged.units_b).all() and (merged.successes_a == merged.successes_b).all()
-    assert np.allclose(merged.p_value_a, merged.p_value_b, rtol=0, atol=1e-12)
+    _same(compare(local).rows, compare(remote).rows, ["segment", "value"])
     column = demo.truths(kind)["twice"]["column"]
-    ta, tb = trend(local, column), trend(remote, column)
-    assert ta[["period", "value", "units", "successes"]].equals(tb[["period", "value", "units", "successes"]])
+    _same(trend(local, column), trend(remote, column), ["period", "value"], floats=("rate", "ci_low", "ci_high"))
+    h = [Hypothesis(column, demo.truths(kind)["twice"]["value"], direction="more")]
+    va, vb = check_hypotheses(local, h), check_hypotheses(remote, h)
+    assert va.verdict[0] == vb.verdict[0] == "supported" and abs(va.p_value[0] - vb.p_value[0]) <= 1e-12
     spec = {"name": "active", "frequency": demo.truths(kind)["tipping"]["event"], "window_days": 14}
     pa, pb = tipping_point(local, spec), tipping_point(remote, spec)
     assert (pa.cut, pa.shape) == (pb.cut, pb.shape) and abs(pa.p_value - pb.p_value) <= 1e-12
+
+
+@pytest.mark.parametrize("kind", demo.KINDS)
+def test_discover_on_spark_matches(spark, kind):
+    from segworkshop.discover import discover
+
+    path = demo_workshop_path(kind)
+    a, b = discover(Workshop.load(path)), discover(Workshop.load(path, con=spark))
+    assert (a.evaluated, a.family) == (b.evaluated, b.family)
+    columns = ["kind", "segment", "value", "units", "successes"]
+    assert a.rows.head(10)[columns].reset_index(drop=True).equals(b.rows.head(10)[columns].reset_index(drop=True))
+    assert np.allclose(a.rows.head(10).q_value, b.rows.head(10).q_value, rtol=0, atol=1e-12)
+
+
+def test_report_on_spark_has_the_same_numbers(spark, tmp_path):
+    """`segworkshop run` with `engine: {backend: spark}` in workshop.yaml: the notebook's kernel starts its own Spark."""
+    from segworkshop import report
+
+    local = demo_workshop_path("ecomm")
+    remote = local.parent / f"spark-{os.getpid()}.yaml"  # next to the data, so its relative paths resolve
+    remote.write_text(local.read_text() + 'engine: {backend: spark, master: "local[2]"}\n')
+    try:
+        a = report.run(local, tmp_path / "duckdb", only=["08"])
+        b = report.run(remote, tmp_path / "spark", only=["08"])
+    finally:
+        remote.unlink()
+    assert a.ok and b.ok, (a, b)
+    sa = json.loads((a.out / "summary.json").read_text())
+    sb = json.loads((b.out / "summary.json").read_text())
+    assert sa["baseline"] == sb["baseline"] and sa["segments"] == sb["segments"]
+    assert "backend=spark" in (b.out / "index.html").read_text()
+    page = lambda r: (r.out / "08_readout.html").read_text().split("<h2", 1)[1]  # noqa: E731
+    assert page(a) == page(b)
+
+
+def test_spark_connect_gives_the_same_numbers(spark_connect):
+    """`engine: sc://host:port` through the CLI, in its own process (one process holds local or remote Spark)."""
+    path = demo_workshop_path("saas")
+    remote = path.parent / f"connect-{os.getpid()}.yaml"
+    remote.write_text(path.read_text() + f'engine: "{spark_connect}"\n')
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "segworkshop.cli", "compare", str(remote), "--format", "json", "--no-strata"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        remote.unlink()
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    b = json.loads(proc.stdout)
+    a = compare(Workshop.load(path), strata=False).to_dict()
+    assert a["baseline"] == b["baseline"]
+    _same(pd.DataFrame(a["rows"]), pd.DataFrame(b["rows"]), ["segment", "value"])
+
+
+# --------------------------------------------------------------------------- bad Spark input
+
+
+def test_unreachable_spark_connect_fails_fast_and_hides_the_token():
+    pytest.importorskip("grpc", reason="pip install 'segworkshop[spark]'")
+    started = time.perf_counter()
+    with pytest.raises(DataError) as err:
+        connect({"backend": "spark", "remote": f"sc://127.0.0.1:{_free_port()}/;token={TOKEN}", "connect_timeout": 3})
+    assert time.perf_counter() - started < 15  # the Connect client alone retries for up to 10 minutes
+    assert "cannot connect to the engine at sc://127.0.0.1" in str(err.value) and ";token=***" in str(err.value)
+    assert TOKEN not in str(err.value)
+    assert TOKEN not in describe({"backend": "spark", "remote": f"sc://h:15002/;token={TOKEN}"})
+    with pytest.raises(ConfigError, match="looks like sc://host:15002"):
+        connect({"backend": "spark", "remote": "http://127.0.0.1:15002"})
+
+
+def test_missing_spark_extra(monkeypatch):
+    import builtins
+
+    real = builtins.__import__
+
+    def no_spark(name, *args, **kwargs):
+        if name in ("pyspark", "grpc"):
+            raise ImportError(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_spark)
+    with pytest.raises(ConfigError, match=r"pip install 'segworkshop\[spark\]'"):
+        connect({"backend": "spark"})
+    with pytest.raises(ConfigError, match=r"spark-connect engine needs .*pip install 'segworkshop\[spark\]'"):
+        connect("sc://127.0.0.1:15002")
+
+
+def test_spark_without_java_is_a_clear_error_and_exit_2(tmp_path):
+    """No usable Java: `segworkshop validate` says what to install, exit 2, no traceback (own process: a JVM)."""
+    pytest.importorskip("pyspark", reason="pip install 'segworkshop[spark]'")
+    local = demo_workshop_path("ecomm")
+    yaml_path = local.parent / f"nojava-{os.getpid()}.yaml"
+    yaml_path.write_text(local.read_text() + "engine: {backend: spark}\n")
+    try:
+        env = {**os.environ, "JAVA_HOME": str(tmp_path / "no-java"), "PATH": "/usr/bin:/bin"}
+        proc = subprocess.run(
+            [sys.executable, "-m", "segworkshop.cli", "validate", str(yaml_path)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+    finally:
+        yaml_path.unlink()
+    assert proc.returncode == 2, proc.stderr
+    assert "cannot start Spark" in proc.stderr and "needs Java 17" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_missing_file_and_table_and_columns_on_spark(spark, tmp_path):
+    base = {"success": {"event": "purchase"}}
+    ws = Workshop.from_dict({**base, "data": {"events": str(tmp_path / "nope.parquet")}}, con=spark)
+    with pytest.raises(DataError, match="nope.parquet"):
+        ws.events  # noqa: B018
+    ws = Workshop.from_dict({**base, "data": {"events": {"table": "analytics.evnts"}}}, con=spark)
+    with pytest.raises(DataError, match=r"cannot open table 'analytics\.evnts'"):
+        ws.events  # noqa: B018
+    users = demo_workshop_path("ecomm").parent / "users.parquet"
+    ws = Workshop.from_dict({**base, "data": {"events": str(users)}}, con=spark)
+    with pytest.raises(DataError, match="no column for `event`"):
+        ws.events  # noqa: B018
