@@ -255,7 +255,7 @@ def test_spark_without_java_is_a_clear_error_and_exit_2(tmp_path):
 def test_missing_file_and_table_and_columns_on_spark(spark, tmp_path):
     base = {"success": {"event": "purchase"}}
     ws = Workshop.from_dict({**base, "data": {"events": str(tmp_path / "nope.parquet")}}, con=spark)
-    with pytest.raises(DataError, match="nope.parquet"):
+    with pytest.raises(DataError, match=r"nope\.parquet"):
         ws.events  # noqa: B018
     ws = Workshop.from_dict({**base, "data": {"events": {"table": "analytics.evnts"}}}, con=spark)
     with pytest.raises(DataError, match=r"cannot open table 'analytics\.evnts'"):
