@@ -34,6 +34,17 @@ def run_segworkshop(data: Path) -> dict:
     return _segworkshop(data, strata=False)
 
 
+def run_spark(data: Path) -> dict:
+    """The same call on Spark local mode (a reference: Spark pays off on a cluster, not on 2 cores)."""
+    from segworkshop import Workshop
+    from segworkshop.compare import compare
+
+    started = time.perf_counter()
+    rows = compare(Workshop.load(data / "workshop.yaml", con=harness.spark_session()), TRAITS, strata=False).rows
+    result = {"work_s": time.perf_counter() - started, "rows": len(rows), "units": int(rows.units.sum())}
+    return {**result, "jvm_peak_kb": harness.jvm_peak_kb()}
+
+
 def run_segworkshop_strata(data: Path) -> dict:
     return _segworkshop(data, strata=True)
 
@@ -94,6 +105,7 @@ VARIANTS = {
     "sw_strata": run_segworkshop_strata,
     "duckdb_sql": run_sql,
     "pandas": run_pandas,
+    "spark": run_spark,
 }
 
 if __name__ == "__main__":

@@ -33,6 +33,16 @@ def run_segworkshop(data: Path) -> dict:
     return _result(table, started)
 
 
+def run_spark(data: Path) -> dict:
+    """The same call on Spark local mode (a reference: Spark pays off on a cluster, not on 2 cores)."""
+    from segworkshop import Workshop
+
+    started = time.perf_counter()
+    ws = Workshop.load(data / "workshop.yaml", con=harness.spark_session())
+    table = ws.unit_table(traits=EVENT_TRAITS + USER_TRAITS).to_pandas()
+    return {**_result(table, started), "jvm_peak_kb": harness.jvm_peak_kb()}
+
+
 def run_sql(data: Path) -> dict:
     import duckdb
 
@@ -81,7 +91,7 @@ def run_pandas(data: Path) -> dict:
     return _result(table, started)
 
 
-VARIANTS = {"segworkshop": run_segworkshop, "duckdb_sql": run_sql, "pandas": run_pandas}
+VARIANTS = {"segworkshop": run_segworkshop, "duckdb_sql": run_sql, "pandas": run_pandas, "spark": run_spark}
 
 
 def _result(table, started: float) -> dict:

@@ -7,6 +7,7 @@ Each command imports only what it uses, so that ``--help`` and small commands st
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -350,6 +351,28 @@ def demo_data(kind: str, units: int | None, seed: int, out: Path | None) -> None
     started = time.perf_counter()
     generator.write(kind, out, units, seed=seed, progress=_progress)
     click.echo(f"wrote {out} ({units:,} units, seed {seed}) in {time.perf_counter() - started:.1f} s")
+
+
+@main.command()
+@click.argument("workshop", type=click.Path(path_type=Path), default=".")
+@click.option("--to", "engine", required=True, help="The engine, as `engine:` takes it: a URL (secrets as ${VAR}).")
+@click.option("--schema", default=None, help="Schema for the tables (default: the workshop folder's name).")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for the new workshop.yaml.")
+@_friendly
+def upload(workshop: Path, engine: str, schema: str | None, out: Path) -> None:
+    """Copy WORKSHOP's data files into an engine as tables, and write a workshop.yaml that reads them there.
+
+    E.g. try the demo on PostgreSQL: segworkshop upload workshop/examples/ecomm --to
+    'postgres://analyst:${PG_PASSWORD}@localhost/analytics' --out pg-ecomm
+    """
+    from .config import load_config
+    from .upload import upload as copy_data
+
+    schema = schema or re.sub(r"\W", "_", load_config(workshop).path.parent.name).lower() or "segworkshop"
+    started = time.perf_counter()
+    written = copy_data(workshop, engine, schema, out)
+    click.echo(f"uploaded {schema}.events/users/… in {time.perf_counter() - started:.1f} s; wrote {written}")
+    click.echo(f"next: segworkshop validate {written.parent}  then  segworkshop run {written.parent}")
 
 
 def _format_comparison(df: Any) -> str:

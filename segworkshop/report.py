@@ -145,6 +145,9 @@ def _execute_and_render(book: Path, yaml: Path, out: Path, title: str) -> StepRe
             progress_bar=False,
             log_output=False,
             kernel_name="python3",
+            # the kernel's own log (e.g. ipykernel 7's "running over TCP without encryption" on a local,
+            # short-lived kernel) is noise on the terminal; its errors still show
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except pm.PapermillExecutionError as exc:
         error = f"{exc.ename}: {first_line(exc.evalue)}"

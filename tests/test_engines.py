@@ -8,7 +8,6 @@ In CI a missing PostgreSQL fails the run; elsewhere the parity tests are skipped
 from __future__ import annotations
 
 import glob
-import io
 import os
 import shutil
 import socket
@@ -25,6 +24,7 @@ from segworkshop.compare import compare, trend
 from segworkshop.datasets import demo_workshop_path
 from segworkshop.engine import connect, describe, mask
 from segworkshop.hypotheses import Hypothesis, check_hypotheses, tipping_point
+from segworkshop.upload import upload
 
 PASSWORD = "s3cret-pw"
 
@@ -93,9 +93,9 @@ def postgres():
     )
     url = f"postgres://postgres:{PASSWORD}@127.0.0.1:{port}/postgres"
     try:
-        for kind in demo.KINDS:
-            _load(url, kind)
-        yield {"url": url, "port": port}
+        # loaded the way a user would: `segworkshop upload` (COPY), which also writes the workshop.yaml
+        uploaded = {kind: upload(demo_workshop_path(kind), url, kind, folder / kind) for kind in demo.KINDS}
+        yield {"url": url, "port": port, "workshops": uploaded}
     finally:
         subprocess.run(
             _as_postgres_user([str(bin_dir / "pg_ctl"), "-D", str(folder / "data"), "-m", "fast", "stop"]),
@@ -104,48 +104,8 @@ def postgres():
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _load(url: str, kind: str) -> None:
-    """Create <kind>.events/users/accounts from the bundled Parquet with COPY (row inserts would take minutes)."""
-    import psycopg
-    import pyarrow.csv as pcsv
-    import pyarrow.parquet as pq
-
-    types = {"string": "text", "large_string": "text", "double": "double precision", "int64": "bigint"}
-    with psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True) as con:
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {kind}")
-        folder = demo_workshop_path(kind).parent
-        for name in ("events", "users", "accounts"):
-            path = folder / f"{name}.parquet"
-            if not path.exists():
-                continue
-            table = pq.read_table(path)
-            columns = ", ".join(
-                f'"{f.name}" {"timestamptz" if str(f.type).startswith("timestamp") else types.get(str(f.type), "text")}'
-                for f in table.schema
-            )
-            con.execute(f"CREATE TABLE {kind}.{name} ({columns})")
-            buffer = io.BytesIO()
-            pcsv.write_csv(table, buffer)
-            with con.cursor().copy(f"COPY {kind}.{name} FROM STDIN WITH (FORMAT csv, HEADER true)") as copy:
-                copy.write(buffer.getvalue())
-
-
-def _pair(kind: str, url: str) -> tuple[Workshop, Workshop]:
-    local = Workshop.load(demo_workshop_path(kind))
-    cfg = local.config
-    data = {"events": {"table": f"{kind}.events"}, "users": {"table": f"{kind}.users"}}
-    if cfg.data.accounts:
-        data["accounts"] = {"table": f"{kind}.accounts"}
-    remote = Workshop.from_dict(
-        {
-            "data": data,
-            "unit": cfg.unit,
-            "success": {"event": cfg.success.steps[0].event, "within_days": cfg.success.within_days},
-            "segments": list(cfg.segments),
-            "engine": {"url": url},
-        }
-    )
-    return local, remote
+def _pair(kind: str, postgres: dict) -> tuple[Workshop, Workshop]:
+    return Workshop.load(demo_workshop_path(kind)), Workshop.load(postgres["workshops"][kind])
 
 
 def _same(
@@ -162,7 +122,7 @@ def _same(
 
 @pytest.mark.parametrize("kind", demo.KINDS)
 def test_postgres_gives_the_same_numbers(postgres, kind):
-    local, remote = _pair(kind, postgres["url"])
+    local, remote = _pair(kind, postgres)
     assert remote.baseline() == local.baseline()
     _same(compare(local).rows, compare(remote).rows, ["segment", "value"])
     column = demo.truths(kind)["twice"]["column"]
@@ -177,7 +137,7 @@ def test_postgres_gives_the_same_numbers(postgres, kind):
 
 
 def test_fetches_are_bounded_by_segments_not_units(postgres):
-    _, remote = _pair("ecomm", postgres["url"])
+    _, remote = _pair("ecomm", postgres)
     rows = compare(remote).rows
     assert len(rows) < 100  # 20,000 users, a few dozen aggregate rows crossed into Python
 
@@ -285,10 +245,30 @@ def test_report_on_postgres_has_the_same_numbers(postgres, tmp_path, monkeypatch
 def test_discover_on_postgres_matches(postgres, kind):
     from segworkshop.discover import discover
 
-    local, remote = _pair(kind, postgres["url"])
+    local, remote = _pair(kind, postgres)
     a, b = discover(local), discover(remote)
     assert (a.evaluated, a.family) == (b.evaluated, b.family)
     top_a = a.rows.head(10)[["kind", "segment", "value", "units", "successes"]].reset_index(drop=True)
     top_b = b.rows.head(10)[["kind", "segment", "value", "units", "successes"]].reset_index(drop=True)
     assert top_a.equals(top_b)
     assert np.allclose(a.rows.head(10).q_value, b.rows.head(10).q_value, rtol=0, atol=1e-12)
+
+
+def test_upload_cli_into_postgres(postgres, tmp_path, monkeypatch):
+    """The README's way to try PostgreSQL: `segworkshop upload` an example session, then run it there."""
+    from click.testing import CliRunner
+
+    from segworkshop.cli import main
+    from segworkshop.datasets import example_workshop_path
+
+    monkeypatch.setenv("SEGWORKSHOP_PG_PASSWORD", PASSWORD)
+    url = postgres["url"].replace(PASSWORD, "${SEGWORKSHOP_PG_PASSWORD}")
+    source = example_workshop_path("finserv")
+    args = ["upload", str(source), "--schema", "finserv_copy", "--out", str(tmp_path / "pg")]
+    result = CliRunner().invoke(main, [*args, "--to", url])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "pg" / "workshop.yaml").read_text()
+    assert "${SEGWORKSHOP_PG_PASSWORD}" in text and PASSWORD not in text and PASSWORD not in result.output
+    assert Workshop.load(tmp_path / "pg").baseline() == Workshop.load(source).baseline()
+    wrong = CliRunner().invoke(main, [*args, "--to", postgres["url"].replace(PASSWORD, "nope-pw")])
+    assert wrong.exit_code == 2 and "password authentication failed" in wrong.output and "nope-pw" not in wrong.output

@@ -1,0 +1,62 @@
+"""`segworkshop upload`: a workshop's files copied into an engine as tables, and a workshop.yaml that reads them.
+
+Here the target is a DuckDB file (any Ibis backend takes the same path); PostgreSQL, loaded with COPY, is
+covered in test_engines.py, whose parity tests run on tables this command loaded.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from segworkshop import ConfigError, Workshop
+from segworkshop.cli import main
+from segworkshop.datasets import example_workshop_path
+from segworkshop.upload import _pg_type, upload
+
+
+def test_upload_to_a_duckdb_file_gives_the_same_workshop(tmp_path):
+    source = example_workshop_path("saas")  # events, users and accounts, and a journal
+    target = f"duckdb://{tmp_path / 'warehouse.duckdb'}"
+    written = upload(source, target, "saas", tmp_path / "copy")
+    raw = yaml.safe_load(written.read_text())
+    assert raw["data"]["events"] == {"table": "saas.events"} and raw["data"]["accounts"] == {"table": "saas.accounts"}
+    assert raw["engine"] == {"url": target}
+    assert (tmp_path / "copy" / "journal").is_dir()
+    local, copied = Workshop.load(source), Workshop.load(written)
+    assert copied.baseline() == local.baseline()
+    assert copied.events.count().execute() == local.events.count().execute()
+
+
+def test_cli_upload_keeps_secrets_as_variables(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEGWORKSHOP_TEST_DB", str(tmp_path / "w.duckdb"))
+    result = CliRunner().invoke(
+        main,
+        [
+            "upload",
+            str(example_workshop_path("ecomm")),
+            "--to",
+            "duckdb://${SEGWORKSHOP_TEST_DB}",
+            "--out",
+            str(tmp_path / "c"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "c" / "workshop.yaml").read_text()
+    assert "${SEGWORKSHOP_TEST_DB}" in text and str(tmp_path / "w.duckdb") not in text
+    assert "ecomm.events" in text  # schema defaults to the workshop folder's name
+    assert CliRunner().invoke(main, ["validate", str(tmp_path / "c")]).exit_code == 0
+
+
+def test_bad_upload_input_is_a_clear_error(tmp_path):
+    source = example_workshop_path("ecomm")
+    runner = CliRunner()
+    same = runner.invoke(main, ["upload", str(source), "--to", "duckdb", "--out", str(source.parent)])
+    assert same.exit_code == 2 and "the workshop's own folder" in same.output
+    bad = runner.invoke(main, ["upload", str(source), "--to", "duckdb", "--schema", "a;drop", "--out", str(tmp_path)])
+    assert bad.exit_code == 2 and "--schema 'a;drop' is not a plain name" in bad.output
+    with pytest.raises(ConfigError, match=r"column 'props' is struct<.*Flatten it"):
+        _pg_type(pa.field("props", pa.struct([("plan", pa.string())])), "events")
+    assert _pg_type(pa.field("ts", pa.timestamp("us", tz="UTC")), "events") == "timestamptz"
