@@ -10,7 +10,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from parity import assert_same_rows, free_port
 
 from segworkshop import ConfigError, DataError, Workshop, demo
 from segworkshop.compare import compare, trend
@@ -32,12 +32,6 @@ PASSWORD = "s3cret-pw"
 def _pg_bin() -> Path | None:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
     return Path(found[-1]).parent if found else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _as_postgres_user(args: list[str]) -> list[str]:
@@ -57,7 +51,7 @@ def postgres():
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres")
         shutil.chown(folder / "pw", "postgres")
-    port = _free_port()
+    port = free_port()
     subprocess.run(
         _as_postgres_user(
             [
@@ -108,25 +102,15 @@ def _pair(kind: str, postgres: dict) -> tuple[Workshop, Workshop]:
     return Workshop.load(demo_workshop_path(kind)), Workshop.load(postgres["workshops"][kind])
 
 
-def _same(
-    a, b, keys, counts=("units", "successes"), floats=("rate", "ci_low", "ci_high", "lift", "p_value", "q_value")
-):
-    merged = a.merge(b, on=keys, suffixes=("_a", "_b"), how="outer", indicator=True)
-    assert (merged["_merge"] == "both").all(), merged[merged["_merge"] != "both"]
-    for c in counts:
-        assert (merged[f"{c}_a"] == merged[f"{c}_b"]).all(), c
-    for c in floats:
-        if f"{c}_a" in merged:
-            assert np.allclose(merged[f"{c}_a"], merged[f"{c}_b"], rtol=0, atol=1e-12, equal_nan=True), c
-
-
 @pytest.mark.parametrize("kind", demo.KINDS)
 def test_postgres_gives_the_same_numbers(postgres, kind):
     local, remote = _pair(kind, postgres)
     assert remote.baseline() == local.baseline()
-    _same(compare(local).rows, compare(remote).rows, ["segment", "value"])
+    assert_same_rows(compare(local).rows, compare(remote).rows, ["segment", "value"])
     column = demo.truths(kind)["twice"]["column"]
-    _same(trend(local, column), trend(remote, column), ["period", "value"], floats=("rate", "ci_low", "ci_high"))
+    assert_same_rows(
+        trend(local, column), trend(remote, column), ["period", "value"], floats=("rate", "ci_low", "ci_high")
+    )
     value = demo.truths(kind)["twice"]["value"]
     h = [Hypothesis(column, value, direction="more")]
     va, vb = check_hypotheses(local, h), check_hypotheses(remote, h)
@@ -169,7 +153,7 @@ def test_unreachable_host_fails_fast_and_masks_the_password():
     pytest.importorskip("psycopg")
     started = time.perf_counter()
     with pytest.raises(DataError) as err:
-        connect({"url": f"postgres://analyst:{PASSWORD}@127.0.0.1:{_free_port()}/analytics", "connect_timeout": 3})
+        connect({"url": f"postgres://analyst:{PASSWORD}@127.0.0.1:{free_port()}/analytics", "connect_timeout": 3})
     assert time.perf_counter() - started < 15
     assert "cannot connect to the engine at postgres://analyst:***@127.0.0.1" in str(err.value)
     assert PASSWORD not in str(err.value)

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from parity import assert_same_rows, free_port
 
 from segworkshop import ConfigError, DataError, Workshop, demo
 from segworkshop.compare import compare, trend
@@ -54,12 +55,6 @@ def _needs_spark() -> None:
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def spark():
     _needs_spark()
@@ -75,7 +70,7 @@ def spark_connect():
     pytest.importorskip("grpc", reason="pip install 'segworkshop[spark]'")
     import pyspark
 
-    port = _free_port()
+    port = free_port()
     submit = Path(pyspark.__file__).parent / "bin" / "spark-submit"
     log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"segworkshop-spark-connect-{port}.log", "w")  # noqa: SIM115
     server = subprocess.Popen(
@@ -117,24 +112,16 @@ def spark_connect():
         log.close()
 
 
-def _same(a, b, keys, counts=("units", "successes"), floats=("rate", "ci_low", "ci_high", "lift", "p_value")):
-    merged = a.merge(b, on=keys, suffixes=("_a", "_b"), how="outer", indicator=True)
-    assert (merged["_merge"] == "both").all(), merged[merged["_merge"] != "both"]
-    for c in counts:
-        assert (merged[f"{c}_a"] == merged[f"{c}_b"]).all(), c
-    for c in floats:
-        if f"{c}_a" in merged:
-            assert np.allclose(merged[f"{c}_a"], merged[f"{c}_b"], rtol=0, atol=1e-12, equal_nan=True), c
-
-
 @pytest.mark.parametrize("kind", demo.KINDS)
 def test_spark_gives_the_same_numbers(spark, kind):
     path = demo_workshop_path(kind)
     local, remote = Workshop.load(path), Workshop.load(path, con=spark)
     assert remote.baseline() == local.baseline()
-    _same(compare(local).rows, compare(remote).rows, ["segment", "value"])
+    assert_same_rows(compare(local).rows, compare(remote).rows, ["segment", "value"])
     column = demo.truths(kind)["twice"]["column"]
-    _same(trend(local, column), trend(remote, column), ["period", "value"], floats=("rate", "ci_low", "ci_high"))
+    assert_same_rows(
+        trend(local, column), trend(remote, column), ["period", "value"], floats=("rate", "ci_low", "ci_high")
+    )
     h = [Hypothesis(column, demo.truths(kind)["twice"]["value"], direction="more")]
     va, vb = check_hypotheses(local, h), check_hypotheses(remote, h)
     assert va.verdict[0] == vb.verdict[0] == "supported" and abs(va.p_value[0] - vb.p_value[0]) <= 1e-12
@@ -194,7 +181,7 @@ def test_spark_connect_gives_the_same_numbers(spark_connect):
     b = json.loads(proc.stdout)
     a = compare(Workshop.load(path), strata=False).to_dict()
     assert a["baseline"] == b["baseline"]
-    _same(pd.DataFrame(a["rows"]), pd.DataFrame(b["rows"]), ["segment", "value"])
+    assert_same_rows(pd.DataFrame(a["rows"]), pd.DataFrame(b["rows"]), ["segment", "value"])
 
 
 # --------------------------------------------------------------------------- bad Spark input
@@ -204,7 +191,7 @@ def test_unreachable_spark_connect_fails_fast_and_hides_the_token():
     pytest.importorskip("grpc", reason="pip install 'segworkshop[spark]'")
     started = time.perf_counter()
     with pytest.raises(DataError) as err:
-        connect({"backend": "spark", "remote": f"sc://127.0.0.1:{_free_port()}/;token={TOKEN}", "connect_timeout": 3})
+        connect({"backend": "spark", "remote": f"sc://127.0.0.1:{free_port()}/;token={TOKEN}", "connect_timeout": 3})
     assert time.perf_counter() - started < 15  # the Connect client alone retries for up to 10 minutes
     assert "cannot connect to the engine at sc://127.0.0.1" in str(err.value) and ";token=***" in str(err.value)
     assert TOKEN not in str(err.value)
