@@ -368,7 +368,9 @@ def upload(workshop: Path, engine: str, schema: str | None, out: Path) -> None:
     from .config import load_config
     from .upload import upload as copy_data
 
-    schema = schema or re.sub(r"\W", "_", load_config(workshop).path.parent.name).lower() or "segworkshop"
+    if schema is None:  # the folder's name, made a plain SQL name: "Q1 trial" -> q1_trial, "2026" -> ws_2026
+        schema = re.sub(r"[^a-z0-9_]", "_", load_config(workshop).path.parent.name.lower())
+        schema = schema if re.match(r"[a-z_]", schema) else f"ws_{schema}"
     started = time.perf_counter()
     written = copy_data(workshop, engine, schema, out)
     click.echo(f"uploaded {schema}.events/users/… in {time.perf_counter() - started:.1f} s; wrote {written}")

@@ -212,7 +212,9 @@ class Scan:
         ]
         df = pd.DataFrame(rows)
         big = df[df.units >= self.minimum]
-        strongest = big.assign(a=big.quality.abs()).sort_values("a", ascending=False)
+        strongest = big.assign(a=big.quality.abs()).sort_values(  # ties by name, as below: engine-independent
+            ["a", "units", "segment", "value"], ascending=[False, False, True, True], kind="stable"
+        )
         strongest = strongest[strongest.kind.isin(["trait", "behaviour"])].head(self.pairs_of)
         pair_rows = _pairs(table, strongest, total_n, total_x)
         df = pd.concat([df, pd.DataFrame(pair_rows)], ignore_index=True) if pair_rows else df

@@ -104,6 +104,13 @@ def connect(engine: Any = None) -> ibis.BaseBackend:
     )
 
 
+def duckdb_path(url: str) -> str | None:
+    """The database file of a ``duckdb://`` URL as Ibis reads it: ``duckdb://w.duckdb`` is relative,
+    ``duckdb:///data/w.duckdb`` absolute, ``duckdb://`` in memory (None)."""
+    path = url.split("://", 1)[1].split("?", 1)[0] if "://" in url else ""
+    return path or None
+
+
 def _require(extra: str) -> None:
     for module in MODULES[extra]:
         try:
@@ -118,7 +125,7 @@ def _require(extra: str) -> None:
 def _from_url(url: str, options: Mapping) -> ibis.BaseBackend:
     scheme = urlsplit(url).scheme.lower()
     if scheme.startswith("duckdb"):
-        return _duckdb(urlsplit(url).path or None)
+        return _duckdb(duckdb_path(url))
     if scheme == "sc":
         return _spark({**options, "remote": url})
     extra = EXTRAS.get(scheme.split("+")[0])
@@ -157,15 +164,19 @@ def _spark(options: Mapping) -> ibis.BaseBackend:
         _reachable(remote, float(options.get("connect_timeout", CONNECT_TIMEOUT)))
         builder = builder.remote(remote)
     else:
-        # local mode binds to loopback (a laptop's hostname often resolves nowhere) and runs workers on this Python
-        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-        builder = builder.master(str(options.get("master", "local[2]")))
-        builder = builder.config("spark.ui.enabled", "false").config("spark.sql.session.timeZone", "UTC")
+        master = str(options.get("master", "local[2]"))
+        builder = builder.master(master).config("spark.sql.session.timeZone", "UTC")
         builder = builder.config("spark.driver.memory", str(options.get("driver_memory", "1g")))
-        # one machine: Spark's 200 shuffle partitions make every aggregate 200 tiny tasks (20x slower here)
-        builder = builder.config("spark.sql.shuffle.partitions", str(options.get("shuffle_partitions", 8)))
         builder = builder.config("spark.ui.showConsoleProgress", "false")
+        if master.startswith("local"):
+            # one machine: bind to loopback (a laptop's hostname often resolves nowhere), run workers on this
+            # Python, no UI, and 8 shuffle partitions instead of 200 tiny tasks per aggregate (20x slower here)
+            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+            builder = builder.config("spark.ui.enabled", "false")
+            builder = builder.config("spark.sql.shuffle.partitions", str(options.get("shuffle_partitions", 8)))
+        elif "shuffle_partitions" in options:
+            builder = builder.config("spark.sql.shuffle.partitions", str(options["shuffle_partitions"]))
         # results cross into pandas through Arrow: 480,000 unit rows in 11 s instead of 62 s
         builder = builder.config("spark.sql.execution.arrow.pyspark.enabled", "true")
     try:
@@ -205,8 +216,8 @@ def _java_hint(exc: Exception) -> str:
     """What to do when the JVM behind Spark local mode does not start."""
     if "java" in str(exc).lower():  # no Java, or one pyspark cannot run on (Java 25: JavaSparkContext fails)
         return (
-            ". Spark local mode needs Java 17: install it (Debian: apt-get install openjdk-17-jre-headless) and "
-            "point JAVA_HOME at it (e.g. /usr/lib/jvm/java-17-openjdk-amd64)."
+            ". Spark local mode needs Java 17 or 21 (pyspark 4.0 does not run on Java 25): install one (Debian: "
+            "apt-get install openjdk-17-jre-headless) and point JAVA_HOME at it (e.g. /usr/lib/jvm/java-17-openjdk-amd64)."
         )
     return ""
 

@@ -21,7 +21,7 @@ import pyarrow as pa
 import yaml
 
 from .config import load_config
-from .engine import CONNECT_TIMEOUT, connect, expand, mask
+from .engine import CONNECT_TIMEOUT, connect, duckdb_path, expand, mask
 from .errors import ConfigError, DataError, first_line
 from .sources import open_table
 
@@ -46,12 +46,16 @@ _PG_TYPES = {
 def upload(workshop: str | Path, engine: Any, schema: str, out: str | Path) -> Path:
     """Copy ``workshop``'s data into ``engine`` as ``schema.<name>`` tables; write ``out/workshop.yaml`` for them.
 
-    ``engine`` is what ``engine:`` in workshop.yaml takes (a URL with ``${VAR}`` secrets is written as given, so
-    the new file holds no password). The journal, if any, is copied so the session's decisions come along.
+    ``engine`` is what ``engine:`` in workshop.yaml takes. It must keep its tables (not an in-memory DuckDB or
+    Spark local mode), and a password in it must be a ``${VAR}``, never the secret itself, since it is written
+    into the new file as given. The journal, if any, is copied so the session's decisions come along.
     Returns the new workshop.yaml.
     """
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", schema):
-        raise ConfigError(f"--schema {schema!r} is not a plain name: use letters, digits and _ (e.g. ecomm).")
+        raise ConfigError(
+            f"the schema {schema!r} is not a plain name: use letters, digits and _ (e.g. --schema ecomm)."
+        )
+    engine = _kept(engine)
     config = load_config(workshop)
     source = config.path
     out = Path(out)
@@ -71,7 +75,8 @@ def upload(workshop: str | Path, engine: Any, schema: str, out: str | Path) -> P
         data[name] = {"table": f"{schema}.{name}"}
 
     raw = yaml.safe_load(source.read_text())
-    raw["data"] = {**{k: v for k, v in raw["data"].items() if k not in NAMES}, **data}
+    given = raw["data"] if isinstance(raw["data"], Mapping) else {"events": raw["data"]}  # `data: events.parquet`
+    raw["data"] = {**{k: v for k, v in given.items() if k not in NAMES}, **data}
     raw["engine"] = engine if isinstance(engine, Mapping) else {"url": str(engine)}
     out.mkdir(parents=True, exist_ok=True)
     written = out / "workshop.yaml"
@@ -83,13 +88,45 @@ def upload(workshop: str | Path, engine: Any, schema: str, out: str | Path) -> P
     return written
 
 
+def _kept(engine: Any) -> Any:
+    """``engine`` as it will be written: refused when its tables would vanish or it holds a secret in clear;
+    a relative DuckDB file made absolute (the new workshop.yaml may be run from anywhere)."""
+    options = dict(engine) if isinstance(engine, Mapping) else {"url": str(engine or "duckdb")}
+    url = str(options.get("url", ""))
+    backend = str(options.get("backend", "")).lower()
+    gone = "keeps no tables once this command ends: upload into a PostgreSQL (or other warehouse) URL, a DuckDB file "
+    if backend in ("spark", "pyspark") and not options.get("remote"):
+        raise ConfigError(f"Spark local mode {gone}or a Spark Connect server (sc://host:15002).")
+    if url == "duckdb" or url.startswith("duckdb:") or backend == "duckdb":
+        path = options.get("database") if backend == "duckdb" else duckdb_path(url)
+        if not path or path == ":memory:":
+            raise ConfigError(f"an in-memory DuckDB {gone}(--to duckdb:///path/to/warehouse.duckdb).")
+        if "${" not in str(path) and not Path(path).expanduser().is_absolute():
+            path = str(Path(path).expanduser().resolve())
+        if backend == "duckdb":
+            return {**options, "database": path}
+        return f"duckdb://{path}" if isinstance(engine, str) else {**options, "url": f"duckdb://{path}"}
+    for text in (url, str(options.get("remote", ""))):
+        parts = urlsplit(text) if "://" in text else None
+        secret = (parts.password if parts else None) or next(iter(re.findall(r";token=([^;]*)", text, re.I)), None)
+        if secret and "${" not in secret:
+            raise ConfigError(
+                f"{mask(text)} holds a password, and upload writes the engine into the new workshop.yaml. Export "
+                "it instead (export PG_PASSWORD=...) and write ${PG_PASSWORD} in its place, in single quotes so "
+                "the shell leaves it alone."
+            )
+    return engine
+
+
 def _url(engine: Any) -> str:
     return str(engine.get("url", engine.get("backend", ""))) if isinstance(engine, Mapping) else str(engine)
 
 
 def _copy(table, target, engine: Any, schema: str, name: str) -> None:
-    if urlsplit(_url(engine)).scheme.split("+")[0] in ("postgres", "postgresql"):
-        _copy_postgres(table, expand(_url(engine)), schema, name)
+    url = expand(_url(engine))
+    scheme = urlsplit(url).scheme.lower() if "://" in url else ""
+    if scheme.split("+")[0] in ("postgres", "postgresql"):
+        _copy_postgres(table, "postgresql://" + url.split("://", 1)[1], schema, name)
         return
     try:
         # `force` means "if not exists" on some backends and "replace" on DuckDB: create, and let "exists" pass
@@ -103,7 +140,8 @@ def _copy(table, target, engine: Any, schema: str, name: str) -> None:
         for batch in batches:
             target.insert(name, pa.Table.from_batches([batch]), database=schema)
     except Exception as exc:
-        raise DataError(f"cannot create {schema}.{name} in {mask(_url(engine))}: {first_line(exc)}") from None
+        message = mask(first_line(exc))
+        raise DataError(f"cannot create {schema}.{name} in {mask(_url(engine))}: {message}") from None
 
 
 def _copy_postgres(table, url: str, schema: str, name: str) -> None:
@@ -112,8 +150,7 @@ def _copy_postgres(table, url: str, schema: str, name: str) -> None:
 
     columns = ", ".join(f'"{f.name}" {_pg_type(f, name)}' for f in table.schema().to_pyarrow())
     try:
-        dsn = url.replace("postgres://", "postgresql://", 1)
-        with psycopg.connect(dsn, connect_timeout=CONNECT_TIMEOUT) as con:
+        with psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT) as con:
             con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             con.execute(f'DROP TABLE IF EXISTS "{schema}"."{name}"')
             con.execute(f'CREATE TABLE "{schema}"."{name}" ({columns})')
@@ -123,7 +160,7 @@ def _copy_postgres(table, url: str, schema: str, name: str) -> None:
                     buffer = io.BytesIO()
                     pcsv.write_csv(batch, buffer, pcsv.WriteOptions(include_header=False))
                     copy.write(buffer.getvalue())
-    except psycopg.Error as exc:
+    except Exception as exc:  # the server's refusal, or a source file that fails while it is being read
         message = first_line(exc).replace(urlsplit(url).password or "\0", "***")
         raise DataError(f"cannot load {schema}.{name} into {mask(url)}: {message}") from None
 
@@ -142,6 +179,10 @@ def _pg_type(field: pa.Field, name: str) -> str:
         return "timestamptz" if field.type.tz else "timestamp"
     if kind in _PG_TYPES:
         return _PG_TYPES[kind]
+    if pa.types.is_decimal(field.type):
+        return f"numeric({field.type.precision}, {field.type.scale})"
+    if kind == "uint64":
+        return "numeric(20, 0)"
     raise ConfigError(
         f"data.{name}: column {field.name!r} is {kind}, which upload does not copy (flat text, numbers, booleans, "
         "dates and times only). Flatten it, or load the table with your warehouse's own tools."

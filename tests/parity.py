@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
 RATES = ("rate", "ci_low", "ci_high", "lift", "p_value", "q_value")
 
@@ -28,3 +30,17 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def relocated(workshop: Path, folder: Path, **extra) -> Path:
+    """A copy of ``workshop`` (a workshop.yaml) in ``folder`` with absolute data paths and ``extra`` keys added,
+    e.g. ``engine=...``: the bundled demo folders stay untouched, even when a test is killed."""
+    raw = yaml.safe_load(workshop.read_text())
+    raw["data"] = {
+        k: str((workshop.parent / v).resolve()) if k in ("events", "users", "accounts") and isinstance(v, str) else v
+        for k, v in raw["data"].items()
+    }
+    target = folder / "workshop.yaml"
+    folder.mkdir(parents=True, exist_ok=True)
+    target.write_text(yaml.safe_dump({**raw, **extra}, sort_keys=False))
+    return target

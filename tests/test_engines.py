@@ -87,8 +87,11 @@ def postgres():
     )
     url = f"postgres://postgres:{PASSWORD}@127.0.0.1:{port}/postgres"
     try:
-        # loaded the way a user would: `segworkshop upload` (COPY), which also writes the workshop.yaml
-        uploaded = {kind: upload(demo_workshop_path(kind), url, kind, folder / kind) for kind in demo.KINDS}
+        # loaded the way a user would: `segworkshop upload` (COPY), which also writes the workshop.yaml, with the
+        # password as ${SEGWORKSHOP_PG_PASSWORD} (upload refuses to write a password itself)
+        os.environ["SEGWORKSHOP_PG_PASSWORD"] = PASSWORD
+        from_env = url.replace(PASSWORD, "${SEGWORKSHOP_PG_PASSWORD}")
+        uploaded = {kind: upload(demo_workshop_path(kind), from_env, kind, folder / kind) for kind in demo.KINDS}
         yield {"url": url, "port": port, "workshops": uploaded}
     finally:
         subprocess.run(
@@ -254,5 +257,8 @@ def test_upload_cli_into_postgres(postgres, tmp_path, monkeypatch):
     text = (tmp_path / "pg" / "workshop.yaml").read_text()
     assert "${SEGWORKSHOP_PG_PASSWORD}" in text and PASSWORD not in text and PASSWORD not in result.output
     assert Workshop.load(tmp_path / "pg").baseline() == Workshop.load(source).baseline()
-    wrong = CliRunner().invoke(main, [*args, "--to", postgres["url"].replace(PASSWORD, "nope-pw")])
+    written = CliRunner().invoke(main, [*args, "--to", postgres["url"]])  # the password itself: refused
+    assert written.exit_code == 2 and "holds a password" in written.output and PASSWORD not in written.output
+    monkeypatch.setenv("SEGWORKSHOP_PG_PASSWORD", "nope-pw")
+    wrong = CliRunner().invoke(main, [*args, "--to", url])
     assert wrong.exit_code == 2 and "password authentication failed" in wrong.output and "nope-pw" not in wrong.output

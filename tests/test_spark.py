@@ -10,6 +10,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from parity import assert_same_rows, free_port
+from parity import assert_same_rows, free_port, relocated
 
 from segworkshop import ConfigError, DataError, Workshop, demo
 from segworkshop.compare import compare, trend
@@ -30,12 +31,23 @@ from segworkshop.hypotheses import Hypothesis, check_hypotheses, tipping_point
 TOKEN = "tok-s3cret"
 
 
+def _java_version(home: str) -> int | None:
+    try:
+        out = subprocess.run([f"{home}/bin/java", "-version"], capture_output=True, text=True, timeout=30).stderr
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    found = re.search(r'version "(\d+)', out)
+    return int(found.group(1)) if found else None
+
+
 def _java17() -> str | None:
-    home = os.environ.get("JAVA_HOME")
-    if home and Path(home, "bin", "java").exists():
-        return home
-    found = sorted(glob.glob("/usr/lib/jvm/java-17-openjdk-*"))
-    return found[0] if found else None
+    """A Java pyspark 4.0 runs on (17 or 21): JAVA_HOME's if it is one, else Debian's."""
+    debian = [
+        *sorted(glob.glob("/usr/lib/jvm/java-17-openjdk-*")),
+        *sorted(glob.glob("/usr/lib/jvm/java-21-openjdk-*")),
+    ]
+    homes = [os.environ.get("JAVA_HOME", ""), *debian]
+    return next((h for h in homes if h and _java_version(h) in (17, 21)), None)
 
 
 def _needs_spark() -> None:
@@ -44,13 +56,14 @@ def _needs_spark() -> None:
         import pyspark  # noqa: F401
     except ImportError:
         missing.append("pyspark (pip install 'segworkshop[spark]')")
-    if _java17() is None:
+    java = _java17()
+    if java is None:
         missing.append("Java 17 (apt-get install openjdk-17-jre-headless)")
     if missing:
         if os.environ.get("CI"):
             pytest.fail(f"Spark cannot run here, missing {' and '.join(missing)}: tests/run.sh installs both")
         pytest.skip(f"needs {' and '.join(missing)}")
-    os.environ["JAVA_HOME"] = _java17()
+    os.environ["JAVA_HOME"] = java
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
@@ -64,7 +77,7 @@ def spark():
 
 
 @pytest.fixture(scope="module")
-def spark_connect():
+def spark_connect(tmp_path_factory):
     """A Spark Connect server from the pyspark wheel, on a free port; its address."""
     _needs_spark()
     pytest.importorskip("grpc", reason="pip install 'segworkshop[spark]'")
@@ -72,7 +85,7 @@ def spark_connect():
 
     port = free_port()
     submit = Path(pyspark.__file__).parent / "bin" / "spark-submit"
-    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"segworkshop-spark-connect-{port}.log", "w")  # noqa: SIM115
+    log = open(tmp_path_factory.mktemp("spark-connect") / "server.log", "w")  # noqa: SIM115
     server = subprocess.Popen(
         [
             str(submit),
@@ -80,6 +93,8 @@ def spark_connect():
             "org.apache.spark.sql.connect.service.SparkConnectServer",
             "--conf",
             f"spark.connect.grpc.binding.port={port}",
+            "--conf",
+            "spark.connect.grpc.binding.address=127.0.0.1",  # no one else on this host's network can use it
             "--conf",
             "spark.ui.enabled=false",
             "--conf",
@@ -147,13 +162,9 @@ def test_report_on_spark_has_the_same_numbers(spark, tmp_path):
     from segworkshop import report
 
     local = demo_workshop_path("ecomm")
-    remote = local.parent / f"spark-{os.getpid()}.yaml"  # next to the data, so its relative paths resolve
-    remote.write_text(local.read_text() + 'engine: {backend: spark, master: "local[2]"}\n')
-    try:
-        a = report.run(local, tmp_path / "duckdb", only=["08"])
-        b = report.run(remote, tmp_path / "spark", only=["08"])
-    finally:
-        remote.unlink()
+    remote = relocated(local, tmp_path / "workshop", engine={"backend": "spark", "master": "local[2]"})
+    a = report.run(local, tmp_path / "duckdb", only=["08"])
+    b = report.run(remote, tmp_path / "spark", only=["08"])
     assert a.ok and b.ok, (a, b)
     sa = json.loads((a.out / "summary.json").read_text())
     sb = json.loads((b.out / "summary.json").read_text())
@@ -163,20 +174,16 @@ def test_report_on_spark_has_the_same_numbers(spark, tmp_path):
     assert page(a) == page(b)
 
 
-def test_spark_connect_gives_the_same_numbers(spark_connect):
+def test_spark_connect_gives_the_same_numbers(spark_connect, tmp_path):
     """`engine: sc://host:port` through the CLI, in its own process (one process holds local or remote Spark)."""
     path = demo_workshop_path("saas")
-    remote = path.parent / f"connect-{os.getpid()}.yaml"
-    remote.write_text(path.read_text() + f'engine: "{spark_connect}"\n')
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "segworkshop.cli", "compare", str(remote), "--format", "json", "--no-strata"],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-    finally:
-        remote.unlink()
+    remote = relocated(path, tmp_path, engine=spark_connect)
+    proc = subprocess.run(
+        [sys.executable, "-m", "segworkshop.cli", "compare", str(remote), "--format", "json", "--no-strata"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     b = json.loads(proc.stdout)
     a = compare(Workshop.load(path), strata=False).to_dict()
@@ -220,20 +227,15 @@ def test_missing_spark_extra(monkeypatch):
 def test_spark_without_java_is_a_clear_error_and_exit_2(tmp_path):
     """No usable Java: `segworkshop validate` says what to install, exit 2, no traceback (own process: a JVM)."""
     pytest.importorskip("pyspark", reason="pip install 'segworkshop[spark]'")
-    local = demo_workshop_path("ecomm")
-    yaml_path = local.parent / f"nojava-{os.getpid()}.yaml"
-    yaml_path.write_text(local.read_text() + "engine: {backend: spark}\n")
-    try:
-        env = {**os.environ, "JAVA_HOME": str(tmp_path / "no-java"), "PATH": "/usr/bin:/bin"}
-        proc = subprocess.run(
-            [sys.executable, "-m", "segworkshop.cli", "validate", str(yaml_path)],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-        )
-    finally:
-        yaml_path.unlink()
+    yaml_path = relocated(demo_workshop_path("ecomm"), tmp_path / "workshop", engine={"backend": "spark"})
+    env = {**os.environ, "JAVA_HOME": str(tmp_path / "no-java"), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "segworkshop.cli", "validate", str(yaml_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert proc.returncode == 2, proc.stderr
     assert "cannot start Spark" in proc.stderr and "needs Java 17" in proc.stderr
     assert "Traceback" not in proc.stderr

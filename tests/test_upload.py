@@ -53,10 +53,42 @@ def test_cli_upload_keeps_secrets_as_variables(tmp_path, monkeypatch):
 def test_bad_upload_input_is_a_clear_error(tmp_path):
     source = example_workshop_path("ecomm")
     runner = CliRunner()
-    same = runner.invoke(main, ["upload", str(source), "--to", "duckdb", "--out", str(source.parent)])
+    target = f"duckdb://{tmp_path / 'w.duckdb'}"
+    same = runner.invoke(main, ["upload", str(source), "--to", target, "--out", str(source.parent)])
     assert same.exit_code == 2 and "the workshop's own folder" in same.output
-    bad = runner.invoke(main, ["upload", str(source), "--to", "duckdb", "--schema", "a;drop", "--out", str(tmp_path)])
-    assert bad.exit_code == 2 and "--schema 'a;drop' is not a plain name" in bad.output
+    bad = runner.invoke(main, ["upload", str(source), "--to", target, "--schema", "a;drop", "--out", str(tmp_path)])
+    assert bad.exit_code == 2 and "the schema 'a;drop' is not a plain name" in bad.output
+    for engine, why in (
+        ("duckdb", "an in-memory DuckDB keeps no tables"),
+        ({"backend": "spark"}, "Spark local mode keeps no tables"),
+        ("postgres://analyst:hunter2@db/analytics", r"postgres://analyst:\*\*\*@db/analytics holds a password"),
+        ("sc://spark:15002/;token=abc", "holds a password"),
+    ):
+        with pytest.raises(ConfigError, match=why) as err:
+            upload(source, engine, "ecomm", tmp_path / "x")
+        assert "hunter2" not in str(err.value) and "abc" not in str(err.value)
+    assert not (tmp_path / "x").exists()
     with pytest.raises(ConfigError, match=r"column 'props' is struct<.*Flatten it"):
         _pg_type(pa.field("props", pa.struct([("plan", pa.string())])), "events")
     assert _pg_type(pa.field("ts", pa.timestamp("us", tz="UTC")), "events") == "timestamptz"
+    assert _pg_type(pa.field("amount", pa.decimal128(12, 2)), "events") == "numeric(12, 2)"
+
+
+def test_relative_duckdb_file_and_short_data_form(tmp_path, monkeypatch):
+    """`--to duckdb://w.duckdb` is a file next to where the command runs, written absolute into the new yaml;
+    a workshop whose `data:` is just the events path uploads too."""
+    import shutil
+
+    folder = tmp_path / "short"
+    folder.mkdir()
+    events = example_workshop_path("ecomm").parent / "../../../data/ecomm/events.parquet"
+    shutil.copy(events, folder / "events.parquet")
+    (folder / "workshop.yaml").write_text("data: events.parquet\nsuccess: {event: purchase, within_days: 14}\n")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["upload", str(folder), "--to", "duckdb://w.duckdb", "--out", "copy"])
+    assert result.exit_code == 0, result.output
+    raw = yaml.safe_load((tmp_path / "copy" / "workshop.yaml").read_text())
+    assert raw["engine"] == {"url": f"duckdb://{tmp_path / 'w.duckdb'}"} and raw["data"] == {
+        "events": {"table": "short.events"}
+    }
+    assert Workshop.load(tmp_path / "copy").baseline() == Workshop.load(folder).baseline()
