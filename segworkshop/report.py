@@ -30,7 +30,7 @@ from typing import Any
 from . import __version__
 from .errors import ConfigError, first_line
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parent / "notebooks"  # package data: in the wheel too
 SUMMARY = "summary.json"
 
 PAGE_CSS = """
