@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,8 @@ def test_stored_without_outputs_with_a_parameters_cell(book: Path):
     source = "".join(params[0]["source"])
     for name in ("workshop", "participant", "interactive"):
         assert f"\n{name} = " in "\n" + source
+    default = re.search(r'^workshop = "(.*?)"', source, re.M).group(1)
+    assert (book.parent / default).is_file(), default  # opened in place from the source tree, it runs as is
     assert nb["cells"][0]["cell_type"] == "markdown" and "".join(nb["cells"][0]["source"]).startswith("# ")
 
 
