@@ -7,7 +7,6 @@ Each command imports only what it uses, so that ``--help`` and small commands st
 from __future__ import annotations
 
 import json
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -365,15 +364,15 @@ def upload(workshop: Path, engine: str, schema: str | None, out: Path) -> None:
     E.g. try the demo on PostgreSQL: segworkshop upload workshop/examples/ecomm --to
     'postgres://analyst:${PG_PASSWORD}@localhost/analytics' --out pg-ecomm
     """
-    from .config import load_config
     from .upload import upload as copy_data
 
-    if schema is None:  # the folder's name, made a plain SQL name: "Q1 trial" -> q1_trial, "2026" -> ws_2026
-        schema = re.sub(r"[^a-z0-9_]", "_", load_config(workshop).path.parent.name.lower())
-        schema = schema if re.match(r"[a-z_]", schema) else f"ws_{schema}"
     started = time.perf_counter()
     written = copy_data(workshop, engine, schema, out)
-    click.echo(f"uploaded {schema}.events/users/… in {time.perf_counter() - started:.1f} s; wrote {written}")
+    import yaml
+
+    data = yaml.safe_load(written.read_text())["data"]
+    tables = ", ".join(v["table"] for v in data.values() if isinstance(v, dict) and "table" in v)
+    click.echo(f"uploaded {tables} in {time.perf_counter() - started:.1f} s; wrote {written}")
     click.echo(f"next: segworkshop validate {written.parent}  then  segworkshop run {written.parent}")
 
 

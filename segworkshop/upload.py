@@ -21,7 +21,7 @@ import pyarrow as pa
 import yaml
 
 from .config import load_config
-from .engine import CONNECT_TIMEOUT, connect, duckdb_path, expand, mask
+from .engine import connect, duckdb_path, mask
 from .errors import ConfigError, DataError, first_line
 from .sources import open_table
 
@@ -43,21 +43,25 @@ _PG_TYPES = {
 }
 
 
-def upload(workshop: str | Path, engine: Any, schema: str, out: str | Path) -> Path:
+def upload(workshop: str | Path, engine: Any, schema: str | None, out: str | Path) -> Path:
     """Copy ``workshop``'s data into ``engine`` as ``schema.<name>`` tables; write ``out/workshop.yaml`` for them.
 
-    ``engine`` is what ``engine:`` in workshop.yaml takes. It must keep its tables (not an in-memory DuckDB or
+    ``schema`` defaults to the workshop folder's name made a plain SQL name ("Q1 trial" -> q1_trial, "2026" ->
+    ws_2026). ``engine`` is what ``engine:`` in workshop.yaml takes. It must keep its tables (not an in-memory DuckDB or
     Spark local mode), and a password in it must be a ``${VAR}``, never the secret itself, since it is written
     into the new file as given. The journal, if any, is copied so the session's decisions come along.
     Returns the new workshop.yaml.
     """
+    config = load_config(workshop)
+    source = config.path
+    if schema is None:
+        schema = re.sub(r"[^a-z0-9_]", "_", source.parent.name.lower())
+        schema = schema if re.match(r"[a-z_]", schema) else f"ws_{schema}"
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", schema):
         raise ConfigError(
             f"the schema {schema!r} is not a plain name: use letters, digits and _ (e.g. --schema ecomm)."
         )
     engine = _kept(engine)
-    config = load_config(workshop)
-    source = config.path
     out = Path(out)
     if out.resolve() == source.parent.resolve():
         raise ConfigError(f"--out {out} is the workshop's own folder: choose a new folder for the uploaded copy.")
@@ -71,7 +75,7 @@ def upload(workshop: str | Path, engine: Any, schema: str, out: str | Path) -> P
         if not isinstance(spec, (str, Path)):
             raise ConfigError(f"data.{name} in {source} is not a file: upload copies files (CSV, Parquet, JSON).")
         table = open_table(local, spec, source.parent, f"data.{name}")
-        _copy(table, target, engine, schema, name)
+        _copy(table, target, mask(_url(engine)), schema, name)
         data[name] = {"table": f"{schema}.{name}"}
 
     raw = yaml.safe_load(source.read_text())
@@ -122,11 +126,10 @@ def _url(engine: Any) -> str:
     return str(engine.get("url", engine.get("backend", ""))) if isinstance(engine, Mapping) else str(engine)
 
 
-def _copy(table, target, engine: Any, schema: str, name: str) -> None:
-    url = expand(_url(engine))
-    scheme = urlsplit(url).scheme.lower() if "://" in url else ""
-    if scheme.split("+")[0] in ("postgres", "postgresql"):
-        _copy_postgres(table, "postgresql://" + url.split("://", 1)[1], schema, name)
+def _copy(table, target, shown: str, schema: str, name: str) -> None:
+    """Create ``schema.name`` in ``target`` from ``table`` (``shown``: the engine, secrets masked, for messages)."""
+    if target.name == "postgres":
+        _copy_postgres(table, target.con, shown, schema, name)
         return
     try:
         # `force` means "if not exists" on some backends and "replace" on DuckDB: create, and let "exists" pass
@@ -140,17 +143,16 @@ def _copy(table, target, engine: Any, schema: str, name: str) -> None:
         for batch in batches:
             target.insert(name, pa.Table.from_batches([batch]), database=schema)
     except Exception as exc:
-        message = mask(first_line(exc))
-        raise DataError(f"cannot create {schema}.{name} in {mask(_url(engine))}: {message}") from None
+        raise DataError(f"cannot create {schema}.{name} in {shown}: {mask(first_line(exc))}") from None
 
 
-def _copy_postgres(table, url: str, schema: str, name: str) -> None:
-    import psycopg
+def _copy_postgres(table, con, shown: str, schema: str, name: str) -> None:
+    """One transaction on the engine's own psycopg connection: (re)create the table, then COPY in batches."""
     import pyarrow.csv as pcsv
 
     columns = ", ".join(f'"{f.name}" {_pg_type(f, name)}' for f in table.schema().to_pyarrow())
     try:
-        with psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT) as con:
+        with con.transaction():
             con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             con.execute(f'DROP TABLE IF EXISTS "{schema}"."{name}"')
             con.execute(f'CREATE TABLE "{schema}"."{name}" ({columns})')
@@ -161,8 +163,7 @@ def _copy_postgres(table, url: str, schema: str, name: str) -> None:
                     pcsv.write_csv(batch, buffer, pcsv.WriteOptions(include_header=False))
                     copy.write(buffer.getvalue())
     except Exception as exc:  # the server's refusal, or a source file that fails while it is being read
-        message = first_line(exc).replace(urlsplit(url).password or "\0", "***")
-        raise DataError(f"cannot load {schema}.{name} into {mask(url)}: {message}") from None
+        raise DataError(f"cannot load {schema}.{name} into {shown}: {mask(first_line(exc))}") from None
 
 
 def _batches(table, rows: int = 200_000):

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from segworkshop import ConfigError, Workshop
 from segworkshop.cli import main
-from segworkshop.datasets import example_workshop_path
+from segworkshop.datasets import demo_workshop_path, example_workshop_path
 from segworkshop.upload import _pg_type, upload
 
 
@@ -81,7 +81,7 @@ def test_relative_duckdb_file_and_short_data_form(tmp_path, monkeypatch):
 
     folder = tmp_path / "short"
     folder.mkdir()
-    events = example_workshop_path("ecomm").parent / "../../../data/ecomm/events.parquet"
+    events = demo_workshop_path("ecomm").parent / "events.parquet"
     shutil.copy(events, folder / "events.parquet")
     (folder / "workshop.yaml").write_text("data: events.parquet\nsuccess: {event: purchase, within_days: 14}\n")
     monkeypatch.chdir(tmp_path)
