@@ -18,51 +18,20 @@ def write_small_workshop(folder: Path, users: int = 600, seed: int = 3) -> Path:
     platform = rng.choice(["ios", "android", "web"], users)
     rate = np.where(channel == "email", 0.35, 0.15)
     bought = rng.random(users) < rate
-    rows = [pd.DataFrame({"user_id": ids, "event": "visit", "timestamp": first, "platform": platform})]
+    ids = np.array(ids)
+
+    def happened(who: np.ndarray, event: str, after: pd.Timedelta, **extra) -> pd.DataFrame:
+        return pd.DataFrame(
+            {"user_id": ids[who], "event": event, "timestamp": first[who] + after, "platform": platform[who], **extra}
+        )
+
+    rows = [happened(np.ones(users, bool), "visit", pd.Timedelta(0))]
     for day in range(1, 8):
-        active = rng.random(users) < 0.4
-        rows.append(
-            pd.DataFrame(
-                {
-                    "user_id": np.array(ids)[active],
-                    "event": "visit",
-                    "timestamp": first[active] + pd.Timedelta(days=day),
-                    "platform": platform[active],
-                }
-            )
-        )
-    searched = rng.random(users) < 0.5
-    rows.append(
-        pd.DataFrame(
-            {
-                "user_id": np.array(ids)[searched],
-                "event": "search",
-                "timestamp": first[searched] + pd.Timedelta(hours=2),
-                "platform": platform[searched],
-            }
-        )
-    )
-    rows.append(
-        pd.DataFrame(
-            {
-                "user_id": np.array(ids)[bought],
-                "event": "cart",
-                "timestamp": first[bought] + pd.Timedelta(days=1),
-                "platform": platform[bought],
-            }
-        )
-    )
-    rows.append(
-        pd.DataFrame(
-            {
-                "user_id": np.array(ids)[bought],
-                "event": "purchase",
-                "timestamp": first[bought] + pd.Timedelta(days=2),
-                "platform": platform[bought],
-                "order_value": rng.gamma(2, 30, bought.sum()).round(2),
-            }
-        )
-    )
+        rows.append(happened(rng.random(users) < 0.4, "visit", pd.Timedelta(days=day)))
+    rows.append(happened(rng.random(users) < 0.5, "search", pd.Timedelta(hours=2)))
+    rows.append(happened(bought, "cart", pd.Timedelta(days=1)))
+    order_value = rng.gamma(2, 30, bought.sum()).round(2)
+    rows.append(happened(bought, "purchase", pd.Timedelta(days=2), order_value=order_value))
     events = pd.concat(rows, ignore_index=True).sort_values(["user_id", "timestamp"])
     events["timestamp"] = events["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     folder.mkdir(parents=True, exist_ok=True)
@@ -81,3 +50,22 @@ def write_small_workshop(folder: Path, users: int = 600, seed: int = 3) -> Path:
 @pytest.fixture
 def small_workshop(tmp_path: Path) -> Path:
     return write_small_workshop(tmp_path / "workshop")
+
+
+@pytest.fixture
+def row_contract() -> list[str]:
+    """The first keys of every `compare` JSON row, in order: the stable contract, spelled out here on purpose
+    (not imported from the package) so that a change to it fails the contract tests."""
+    return [
+        "segment",
+        "value",
+        "units",
+        "successes",
+        "rate",
+        "ci_low",
+        "ci_high",
+        "lift",
+        "p_value",
+        "q_value",
+        "small",
+    ]

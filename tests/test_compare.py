@@ -106,23 +106,11 @@ def test_rows_match_pandas_and_statsmodels(ws, frames):
     assert rows.loc[rows.value == "tv", "small"].item()
 
 
-def test_json_contract(ws):
+def test_json_contract(ws, row_contract):
     data = json.loads(json.dumps(compare(ws, ["channel"]).to_dict()))
     assert set(data) >= {"unit", "success", "baseline", "rows"}
     assert data["unit"] == "user" and set(data["baseline"]) == {"units", "successes", "rate"}
-    keys = [
-        "segment",
-        "value",
-        "units",
-        "successes",
-        "rate",
-        "ci_low",
-        "ci_high",
-        "lift",
-        "p_value",
-        "q_value",
-        "small",
-    ]
+    keys = row_contract
     assert list(data["rows"][0])[: len(keys)] == keys
 
 
