@@ -24,6 +24,7 @@ import pandas as pd
 
 from . import stats
 from .errors import DataError, did_you_mean, listing
+from .population import LEFT_OUT, Population, landmark_sentence, population, require_window
 from .segments import MISSING, NO, YES, Segment, parse_segment, parse_segments, segment_table
 
 UNRELIABLE_UNITS = 30  # rates on fewer units are shown greyed out
@@ -82,6 +83,8 @@ class Comparison:
     segments: list[Segment] = field(default_factory=list)
     min_units: int = 10
     correction: str = "fdr_bh"
+    population: Population | None = None
+    left_out: dict[str, dict[str, int]] = field(default_factory=dict)  # behaviour segment -> left out at its landmark
 
     @property
     def comparisons(self) -> int:
@@ -100,11 +103,36 @@ class Comparison:
             "correction": self.correction,
             "privacy_min_units": self.min_units,
             "hygiene": self.hygiene,
+            "left_out": self.left_out_notes(),
+        }
+
+    def left_out_notes(self) -> dict[str, Any]:
+        """The units no row counts, and why: too recent to judge (window still open), and per behaviour
+        segment those that succeeded before its window ended (landmark)."""
+        pop = self.population
+        return {
+            "too_recent": pop.too_recent if pop else 0,
+            "too_recent_note": pop.describe() if pop else "",
+            "data_end": pop.to_dict()["data_end"] if pop else None,
+            "succeeded_in_window": {
+                s.name: {
+                    **self.left_out.get(s.name, {"units": 0, "successes": 0}),
+                    "window_days": s.window,
+                    "note": landmark_note(s, self.left_out.get(s.name, {}).get("units", 0), self.unit),
+                }
+                for s in self.segments
+                if s.behavioural
+            },
         }
 
     def shareable(self) -> pd.DataFrame:
         """Rows as a shared report may show them: groups under the privacy threshold hidden."""
         return suppress_small(self.rows, self.min_units)
+
+
+def landmark_note(segment: Segment, units: int, unit: str) -> str:
+    """ "1,210 users succeeded before day 7: not compared on used_search"."""
+    return f"{units:,} {unit}s succeeded before day {segment.window:g}: not compared on {segment.name}."
 
 
 def json_rows(df: pd.DataFrame, first: Sequence[str]) -> list[dict[str, Any]]:
@@ -136,23 +164,24 @@ def compare(
     correction: str = "fdr_bh",
 ) -> Comparison:
     """Compare success across segments (see the module docstring). ``by``: names, columns or segment specs."""
+    require_window(ws, "compare")
     stats.warm_up()
     segments = resolve_segments(ws, by)
+    pop = population(ws)
+    if pop.mature == 0:
+        raise DataError(_no_units(pop))
     table = segment_table(ws, segments)
     names = [s.name for s in segments]
-    singles, pairs = segment_counts(table, names, strata and len(names) > 1)
-    total_units = int(singles[singles.segment == names[0]].units.sum())
-    total_successes = int(singles[singles.segment == names[0]].successes.sum())
-    if total_units == 0:
-        raise DataError("no units to compare: the unit table is empty (see `segworkshop validate`).")
-    baseline = {"units": total_units, "successes": total_successes, "rate": total_successes / total_units}
+    counts = count_segments(table, names, strata and len(names) > 1)
+    singles, pairs = counts.singles, counts.pairs
+    baseline = {"units": pop.mature, "successes": pop.successes, "rate": pop.rate}
     order = {s.name: s for s in segments}
     singles["_key"] = [order[s].sort_key(v) for s, v in zip(singles.segment, singles.value, strict=True)]
     singles["_seg"] = [names.index(s) for s in singles.segment]
     singles = singles.sort_values(["_seg", "_key"], ignore_index=True).drop(columns=["_seg", "_key"])
-    rows = _row_statistics(singles, total_units, total_successes, ws.config.privacy_min_units)
+    rows = _row_statistics(singles, counts, order, ws, pop)
     rows["q_value"] = stats.adjust(rows["p_value"].to_numpy(), correction)
-    hygiene = _hygiene(segments, rows, pairs, total_units, ws.config.privacy_min_units)
+    hygiene = _hygiene(segments, rows, pairs, counts, ws.config.privacy_min_units)
     if pairs is not None:
         rows["strata"] = [
             _strata_notes(r, pairs, names, alpha) for r in rows[["segment", "value", "q_value"]].to_dict("records")
@@ -166,11 +195,43 @@ def compare(
         segments=segments,
         min_units=ws.config.privacy_min_units,
         correction=correction,
+        population=pop,
+        left_out=counts.left_out,
     )
 
 
-def segment_counts(table: ir.Table, names: list[str], with_pairs: bool) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """One round trip: units and successes per (segment, value) and, optionally, per pair of segments."""
+def _no_units(pop: Population) -> str:
+    if pop.started and pop.too_recent == pop.started:
+        return (
+            f"no units to compare: all {pop.started:,} {pop.unit}s are too recent to judge (their "
+            f"{pop.within_days:g}-day success window is still open at the data end). Use a shorter "
+            "`success.within_days`, or data that reaches further."
+        )
+    return "no units to compare: the unit table is empty (see `segworkshop validate`)."
+
+
+@dataclass
+class SegmentCounts:
+    """Units and successes per compared value (``singles``), per pair of segments (``pairs``), and the units a
+    behaviour segment leaves out (``left_out``: segment -> units and successes that succeeded inside its
+    window; see population.py)."""
+
+    singles: pd.DataFrame
+    pairs: pd.DataFrame | None
+    left_out: dict[str, dict[str, int]]
+
+    def totals(self, segment: str) -> tuple[int, int]:
+        """Units and successes compared on ``segment`` (a behaviour compares fewer units than a trait)."""
+        part = self.singles[self.singles.segment == segment]
+        return int(part.units.sum()), int(part.successes.sum())
+
+
+def count_segments(table: ir.Table, names: list[str], with_pairs: bool) -> SegmentCounts:
+    """One round trip: units and successes per (segment, value) and, optionally, per pair of segments.
+
+    Values marked :data:`LEFT_OUT` (a behaviour's landmark) are counted in ``left_out`` and dropped from the
+    comparisons, pairs included: a unit not compared on a behaviour is in no table that stratifies by it.
+    """
     parts = []
     null = ibis.null("string")
     hits = table.success.ifelse(1, 0).sum()
@@ -197,18 +258,40 @@ def segment_counts(table: ir.Table, names: list[str], with_pairs: bool) -> tuple
     df["units"] = df["units"].astype("int64")
     df["successes"] = df["successes"].fillna(0).astype("int64")
     single = df[df["other"].isna()][["segment", "value", "units", "successes"]].reset_index(drop=True)
-    pairs = df[df["other"].notna()].reset_index(drop=True) if with_pairs else None
-    return single, pairs
+    out = single[single.value == LEFT_OUT]
+    left_out = {r.segment: {"units": int(r.units), "successes": int(r.successes)} for r in out.itertuples(index=False)}
+    single = single[single.value != LEFT_OUT].reset_index(drop=True)
+    pairs = None
+    if with_pairs:
+        pairs = df[df["other"].notna()]
+        pairs = pairs[(pairs.value != LEFT_OUT) & (pairs.other_value != LEFT_OUT)].reset_index(drop=True)
+    return SegmentCounts(single, pairs, left_out)
 
 
-def _row_statistics(counts: pd.DataFrame, total_n: int, total_x: int, min_units: int) -> pd.DataFrame:
+def segment_counts(table: ir.Table, names: list[str], with_pairs: bool) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """:func:`count_segments` as (singles, pairs), for callers that need no left-out counts."""
+    counts = count_segments(table, names, with_pairs)
+    return counts.singles, counts.pairs
+
+
+def _row_statistics(
+    counts: pd.DataFrame, seg_counts: SegmentCounts, segments: dict[str, Segment], ws: Any, pop: Population
+) -> pd.DataFrame:
+    """Each value against the rest of the units compared on its segment (for a behaviour: the units not yet
+    successful at its landmark), with the units left out and why."""
+    min_units = ws.config.privacy_min_units
+    within = ws.config.success.within_days
     records = []
     for row in counts.itertuples(index=False):
+        seg = segments[row.segment]
+        total_n, total_x = seg_counts.totals(row.segment)
         n1, x1 = int(row.units), int(row.successes)
         n2, x2 = total_n - n1, total_x - x1
         low, high = stats.wilson_interval(x1, n1)
         test = stats.two_proportion_test(x1, n1, x2, n2)
         d_low, d_high = stats.difference_interval(x1, n1, x2, n2) if n2 > 0 else (math.nan, math.nan)
+        rest_rate = x2 / n2 if n2 else math.nan
+        left = seg_counts.left_out.get(row.segment, {}).get("units", 0)
         records.append(
             {
                 "segment": row.segment,
@@ -222,23 +305,33 @@ def _row_statistics(counts: pd.DataFrame, total_n: int, total_x: int, min_units:
                 "p_value": test.p_value,
                 "q_value": math.nan,
                 "small": n1 < min_units,
-                "rest_rate": x2 / n2 if n2 else math.nan,
-                "diff": x1 / n1 - x2 / n2 if n2 else math.nan,
+                "rest_rate": rest_rate,
+                "diff": x1 / n1 - rest_rate if n2 else math.nan,
                 "diff_ci_low": d_low,
                 "diff_ci_high": d_high,
                 "test": test.method,
                 "unreliable": n1 < UNRELIABLE_UNITS,
+                "block": "behaviour" if seg.behavioural else "trait",
+                "compared": total_n,
+                "left_out_too_recent": pop.too_recent,
+                "left_out_succeeded_in_window": left if seg.behavioural else 0,
+                "compares": (
+                    landmark_sentence(seg, str(row.value), x1 / n1, rest_rate, ws.unit, within)
+                    if seg.behavioural
+                    else ""
+                ),
             }
         )
     return pd.DataFrame.from_records(records)
 
 
 def _hygiene(
-    segments: list[Segment], rows: pd.DataFrame, pairs: pd.DataFrame | None, total: int, min_units: int
+    segments: list[Segment], rows: pd.DataFrame, pairs: pd.DataFrame | None, counts: SegmentCounts, min_units: int
 ) -> list[str]:
     notes = []
     for s in segments:
         part = rows[rows.segment == s.name]
+        total = counts.totals(s.name)[0]
         values = len(part)
         if s.kind == "trait" and values > ID_LIKE_VALUES and values >= 0.5 * total:
             raise DataError(
@@ -326,15 +419,18 @@ def suppress_small(rows: pd.DataFrame, min_units: int) -> pd.DataFrame:
     others would reveal it.
     """
     out = rows.copy()
-    numeric = [c for c in out.columns if c not in ("segment", "value", "small", "test", "strata")]
+    numeric = [
+        c for c in out.columns if pd.api.types.is_numeric_dtype(out[c]) and not pd.api.types.is_bool_dtype(out[c])
+    ]
     out["hidden"] = out["units"] < min_units
     for _, part in out.groupby("segment", sort=False):
         hidden = part[part.hidden]
         if len(hidden) == 1 and len(part) > 1:
             out.loc[part[~part.hidden].units.idxmin(), "hidden"] = True
     out[numeric] = out[numeric].astype("float64").where(~out["hidden"], np.nan)
-    if "strata" in out.columns:  # the strata notes quote odds ratios: they would leak the hidden group
-        out["strata"] = out["strata"].where(~out["hidden"], "")
+    for quoting in ("strata", "compares"):  # odds ratios and rates in words would leak the hidden group
+        if quoting in out.columns:
+            out[quoting] = out[quoting].where(~out["hidden"], "")
     out["note"] = np.where(out["hidden"], f"fewer than {min_units} units (hidden)", "")
     return out
 
@@ -345,20 +441,22 @@ def suppress_small(rows: pd.DataFrame, min_units: int) -> pd.DataFrame:
 def trend(ws: Any, by: str | Any | None = None, every: str = "week") -> pd.DataFrame:
     """Success rate per period of first seen (``week`` or ``month``), per segment value, with intervals.
 
-    ``complete`` is False for periods whose success window has not fully elapsed by the end of the data: their
-    rates are still rising and must not be read as a drop.
+    Only units whose success window is closed are counted (population.py). ``complete`` is False for a period
+    some of whose units could still succeed (it ends less than the success window before the data end): its
+    rate rests on the early part of the period only and must not be read as a change.
     """
     if every not in ("week", "month"):
         raise DataError(f"--every must be `week` or `month`, not {every!r}.")
+    require_window(ws, "trend")
     period = parse_segment({"name": "_period", "cohort": every})
     segments = [period] + (resolve_segments(ws, [by]) if by is not None else [])
     table = segment_table(ws, segments)
+    if by is not None and segments[1].behavioural:
+        table = table.filter(table[segments[1].name] != LEFT_OUT)
     keys = ["_period"] + ([segments[1].name] if by is not None else [])
-    agg = table.group_by(keys).aggregate(
-        units=table.count(), successes=table.success.ifelse(1, 0).sum(), _last=table.first_seen.max()
-    )
+    agg = table.group_by(keys).aggregate(units=table.count(), successes=table.success.ifelse(1, 0).sum())
     df = agg.to_pandas().rename(columns={"_period": "period"})
-    end = ws.events.timestamp.max().to_pyarrow().as_py()
+    pop = population(ws)
     window = ws.config.success.within_days
     df["units"] = df["units"].astype("int64")
     df["successes"] = df["successes"].fillna(0).astype("int64")
@@ -366,10 +464,12 @@ def trend(ws: Any, by: str | Any | None = None, every: str = "week") -> pd.DataF
     bounds = [stats.wilson_interval(x, n) for x, n in zip(df.successes, df.units, strict=True)]
     df["ci_low"] = [b[0] for b in bounds]
     df["ci_high"] = [b[1] for b in bounds]
-    if window is None or end is None:
+    end = pop.data_end
+    if end is None:
         df["complete"] = True
     else:
-        df["complete"] = [pd.Timestamp(t) + pd.Timedelta(days=window) <= pd.Timestamp(end) for t in df._last]
+        limit = pd.Timestamp(end).tz_localize(None) if pd.Timestamp(end).tzinfo else pd.Timestamp(end)
+        df["complete"] = [_period_end(p, every) + pd.Timedelta(days=window) <= limit for p in df.period]
     df["small"] = df["units"] < ws.config.privacy_min_units
     if by is not None:
         seg = segments[1]
@@ -379,7 +479,13 @@ def trend(ws: Any, by: str | Any | None = None, every: str = "week") -> pd.DataF
         df = df.sort_values(["period", "_key"]).drop(columns="_key")
     else:
         df = df.sort_values("period")
-    return df.drop(columns="_last").reset_index(drop=True)
+    return df.reset_index(drop=True)
+
+
+def _period_end(period: str, every: str) -> pd.Timestamp:
+    """The first instant after a period of first seen (``2026-01-05`` week, ``2026-01`` month)."""
+    start = pd.Timestamp(period)
+    return start + (pd.Timedelta(days=7) if every == "week" else pd.DateOffset(months=1))
 
 
 def top_values(df: pd.DataFrame, max_values: int = 8, other: str = "other") -> pd.DataFrame:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,7 +25,7 @@ OPERATORS = ("==", "!=", ">", ">=", "<", "<=", "in", "not_in")
 FIRST_EVENT = "first_event"
 
 TOP_KEYS = ("title", "data", "unit", "success", "segments", "privacy", "engine", "participants")
-DATA_KEYS = ("events", "users", "accounts", "preset", "columns", "time_unit")
+DATA_KEYS = ("events", "users", "accounts", "preset", "columns", "time_unit", "observed_until")
 SUCCESS_KEYS = ("event", "any_of", "all_of", "sequence", "where", "within_days", "start", "name")
 
 
@@ -70,11 +71,16 @@ class SuccessDefinition:
     def events(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(s.event for s in self.steps))
 
-    def describe(self) -> str:
+    def what(self) -> str:
+        """The events that make success, without the window or the start ("purchase", "a → b")."""
         joiner = {"event": "", "any_of": " or ", "all_of": " and ", "sequence": " → "}[self.kind]
         text = joiner.join(s.describe() for s in self.steps) if self.kind != "event" else self.steps[0].describe()
         if self.kind in ("any_of", "all_of") and len(self.steps) > 1:
             text = f"{self.kind.replace('_', ' ')}: {text}"
+        return text
+
+    def describe(self) -> str:
+        text = self.what()
         if self.within_days is not None:
             days = int(self.within_days) if float(self.within_days).is_integer() else self.within_days
             text += f" within {days} days"
@@ -92,6 +98,7 @@ class DataConfig:
     preset: str | None = None
     columns: Mapping[str, Any] = field(default_factory=dict)
     time_unit: str = "auto"
+    observed_until: datetime | None = None  # when the export was taken (UTC); default: the last event's time
 
 
 @dataclass(frozen=True)
@@ -212,6 +219,7 @@ def parse_data(raw: Any, where: str = "") -> DataConfig:
     if time_unit not in TIME_UNITS:
         raise ConfigError(f"{where}`data.time_unit` is {time_unit!r}; use one of {', '.join(TIME_UNITS)}.")
     return DataConfig(
+        observed_until=_parse_instant(raw.get("observed_until"), "data.observed_until", where),
         events=raw["events"],
         users=raw.get("users"),
         accounts=raw.get("accounts"),
@@ -219,6 +227,26 @@ def parse_data(raw: Any, where: str = "") -> DataConfig:
         columns=dict(columns),
         time_unit=time_unit,
     )
+
+
+def _parse_instant(raw: Any, key: str, where: str) -> datetime | None:
+    """A moment in UTC from YAML (a date, a datetime, or ISO 8601 text); text without a zone is UTC."""
+    if raw is None:
+        return None
+    value: Any = raw
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ConfigError(
+                f"{where}`{key}` is {raw!r}, not a date or time; write it as ISO 8601, e.g. 2026-03-31 or "
+                "2026-03-31T23:59:59Z."
+            ) from None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if not isinstance(value, datetime):
+        raise ConfigError(f"{where}`{key}` must be a date or time such as 2026-03-31, found {raw!r}.")
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 def parse_success(raw: Any, where: str = "") -> SuccessDefinition:

@@ -3,17 +3,20 @@
 What is scanned, without being told:
 
 * every **trait** fit to segment on (text with at most ``max_values`` values; numbers cut into quartiles);
-* every **behaviour** "did X within the first ``behaviour_days`` days after the start" (the same window for
-  every unit, successful or not: cutting it at success would make early successes look like non-doers) — never
-  the success events themselves, nor events that only happen after success (≥ 95% of the successful units that
-  did X did it only after succeeding). Behaviours that are simply earlier steps of the success path (90% of the
-  successful units did them first, or a step of a sequence definition) are kept and labelled ``path``: a team
-  needs to see them, but they are not discoveries;
-* **frequency**: days a week doing each of the ``frequent`` most common events in the first 14 days, with a
-  tipping point found for each;
-* **pairs** of the strongest single conditions (A = a and B = b).
+* every **behaviour** "did X in the first ``behaviour_days`` days after the start", by the same landmark rule
+  as every behaviour segment (population.py): measured over ``[start, start + N days)`` for every unit and
+  compared on success after day N among the units not yet successful at day N (the others are left out and
+  counted) — never the success events themselves, nor events that only happen after success (≥ 95% of the
+  successful units that did X did it only after succeeding). Behaviours that are simply earlier steps of the
+  success path (90% of the successful units did them first, or a step of a sequence definition) are kept and
+  labelled ``path``: a team needs to see them, but they are not discoveries. The window is ``behaviour_days``
+  (7), shortened to half the success window when that is shorter;
+* **frequency**: days a week doing each of the ``frequent`` most common events in the same window (at least 7
+  days, so skipped when the success window is 7 days or less), with a tipping point found for each;
+* **pairs** of the strongest single conditions (A = a and B = b), among the units compared on both.
 
-Each candidate group is compared with the rest of the units by the kit's test rule; Benjamini–Hochberg runs over
+Units whose success window is still open are left out of everything (censoring). Each candidate group is
+compared with the rest of the units compared on its segment by the kit's test rule; Benjamini–Hochberg runs over
 **every** candidate evaluated — and, since pairs are picked after looking at the singles, over every pair that
 could have been picked (counted as p = 1 when not computed). Both numbers are reported. Candidates are ranked
 by the binomial quality
@@ -31,7 +34,9 @@ from typing import Any
 import pandas as pd
 
 from . import stats
-from .compare import json_rows, segment_counts
+from .compare import count_segments, json_rows
+from .errors import DataError
+from .population import DEFAULT_BEHAVIOUR_DAYS, LEFT_OUT, Population, population, require_window
 from .segments import MISSING, Segment, parse_segment, segment_table
 
 MIN_UNITS = 30
@@ -49,6 +54,8 @@ class Discovery:
     tipping: dict[str, stats.TippingPoint] = field(default_factory=dict)
     segments: list[Segment] = field(default_factory=list)
     excluded_events: dict[str, str] = field(default_factory=dict)  # event -> why it was not scanned
+    population: Population | None = None
+    left_out: dict[str, dict[str, int]] = field(default_factory=dict)  # behaviour -> units left out at its landmark
 
     def to_dict(self, max_rows: int | None = None) -> dict[str, Any]:
         rows = self.rows if max_rows is None else self.rows.head(max_rows)
@@ -61,6 +68,11 @@ class Discovery:
             "rows": out,
             "tipping_points": {k: {**tp.__dict__, "cut": str(tp.cut)} for k, tp in self.tipping.items()},
             "excluded_events": self.excluded_events,
+            "left_out": {
+                "too_recent": self.population.too_recent if self.population else 0,
+                "too_recent_note": self.population.describe() if self.population else "",
+                "succeeded_in_window": self.left_out,
+            },
         }
 
 
@@ -68,11 +80,22 @@ def _safe_name(prefix: str, name: str) -> str:
     return prefix + re.sub(r"\W+", "_", str(name)).strip("_")
 
 
+def behaviour_window(ws: Any, behaviour_days: float = DEFAULT_BEHAVIOUR_DAYS) -> float:
+    """The window discovery measures behaviours in: ``behaviour_days``, or half the success window if shorter
+    (the landmark needs success time left after the window)."""
+    within = ws.config.success.within_days
+    if within is None or behaviour_days < within:
+        return float(behaviour_days)
+    return max(1.0, float(math.floor(within / 2)))
+
+
 def candidate_segments(
-    ws: Any, *, max_values: int = 12, behaviour_days: float = 7, frequent: int = 3
+    ws: Any, *, max_values: int = 12, behaviour_days: float = DEFAULT_BEHAVIOUR_DAYS, frequent: int = 3
 ) -> tuple[list[Segment], dict[str, str], set[str]]:
     """The segments discovery scans, the events left out (and why), and the behaviours on the success path."""
     from .validate import event_counts, trait_profile
+
+    window = behaviour_window(ws, behaviour_days)
 
     counts = event_counts(ws.events)
     traits = trait_profile(ws, int(ws.baseline()["units"]))
@@ -103,9 +126,12 @@ def candidate_segments(
             continue
         if row and row["before_share"] >= 0.90:
             path.add(event)
-        segments.append(parse_segment({"name": _safe_name("did_", event), "did": event, "within_days": behaviour_days}))
-    for event in [e for e in candidates if e not in excluded][:frequent]:
-        segments.append(parse_segment({"name": _safe_name("days_", event), "frequency": event, "window_days": 14}))
+        segments.append(parse_segment({"name": _safe_name("did_", event), "did": event, "within_days": window}))
+    if window >= 7:
+        for event in [e for e in candidates if e not in excluded][:frequent]:
+            segments.append(
+                parse_segment({"name": _safe_name("days_", event), "frequency": event, "window_days": window})
+            )
     return segments, excluded, path
 
 
@@ -179,16 +205,24 @@ class Scan:
         ws: Any,
         *,
         max_values: int = 12,
-        behaviour_days: float = 7,
+        behaviour_days: float = DEFAULT_BEHAVIOUR_DAYS,
         frequent: int = 3,
         pairs_of: int = 6,
         min_units: int | None = None,
     ) -> None:
+        require_window(ws, "discover")
+        self.population = population(ws)
         self.segments, self.excluded, self.path = candidate_segments(
             ws, max_values=max_values, behaviour_days=behaviour_days, frequent=frequent
         )
         self.minimum = max(MIN_UNITS, ws.config.privacy_min_units) if min_units is None else min_units
         self.pairs_of = pairs_of
+        if not self.segments:
+            raise DataError(
+                "discover has nothing to scan: no trait fit to segment on and no event besides the success "
+                f"definition ({', '.join(ws.config.success.events)}). Add trait columns (a users table, or event "
+                "columns such as platform) or export the other events users do, then run it again."
+            )
         self.table = segment_table(ws, self.segments).cache()
 
     def run(self, shuffle: int | None = None) -> Discovery:
@@ -197,26 +231,27 @@ class Scan:
         segments = self.segments
         table = _permute_success(self.table, shuffle) if shuffle is not None else self.table
         names = [s.name for s in segments]
-        counts, _ = segment_counts(table, names, with_pairs=False)
-        first = counts[counts.segment == names[0]]
-        total_n, total_x = int(first.units.sum()), int(first.successes.sum())
-        base_rate = total_x / total_n if total_n else math.nan
+        counted = count_segments(table, names, with_pairs=False)
+        counts = counted.singles
+        pop = self.population
+        total_n, total_x = pop.mature, pop.successes
+        base_rate = pop.rate
         by_name = {s.name: s for s in segments}
         kinds = {s.name: _kind(s, self.path) for s in segments}
         singles = counts[(counts.value != MISSING)].copy()
         singles = singles[~((singles.value == "no") & singles.segment.map(lambda n: by_name[n].kind == "did"))]
         singles["kind"] = singles.segment.map(kinds)
         rows = [
-            _row(r.kind, r.segment, r.value, int(r.units), int(r.successes), total_n, total_x)
+            _row(r.kind, r.segment, r.value, int(r.units), int(r.successes), *counted.totals(r.segment))
             for r in singles.itertuples()
         ]
-        df = pd.DataFrame(rows)
+        df = pd.DataFrame(rows, columns=[*ROW_KEYS, "quality", "test"])
         big = df[df.units >= self.minimum]
         strongest = big.assign(a=big.quality.abs()).sort_values(  # ties by name, as below: engine-independent
             ["a", "units", "segment", "value"], ascending=[False, False, True, True], kind="stable"
         )
         strongest = strongest[strongest.kind.isin(["trait", "behaviour"])].head(self.pairs_of)
-        pair_rows = _pairs(table, strongest, total_n, total_x)
+        pair_rows = _pairs(table, strongest)
         df = pd.concat([df, pd.DataFrame(pair_rows)], ignore_index=True) if pair_rows else df
         df = df[df.units >= self.minimum].reset_index(drop=True)
         evaluated = len(df)
@@ -247,6 +282,8 @@ class Scan:
             tipping=tipping,
             segments=segments,
             excluded_events=self.excluded,
+            population=pop,
+            left_out=counted.left_out,
         )
 
 
@@ -293,6 +330,7 @@ def _row(kind: str, segment: str, value: str, n: int, x: int, total_n: int, tota
         "lift": stats.lift(x, n, rest_x, rest_n),
         "p_value": test.p_value,
         "q_value": math.nan,
+        # size and lift balanced, against the units compared on this segment (a behaviour's own population)
         "quality": math.sqrt(n / total_n) * (rate - base) if total_n and n else 0.0,
         "test": test.method,
     }
@@ -305,7 +343,7 @@ def _possible_pairs(singles: pd.DataFrame) -> int:
     return int((total * total - int((sizes * sizes).sum())) // 2)
 
 
-def _pairs(table: Any, strongest: pd.DataFrame, total_n: int, total_x: int) -> list[dict[str, Any]]:
+def _pairs(table: Any, strongest: pd.DataFrame) -> list[dict[str, Any]]:
     """Units in both of two strong single groups (from different segments), counted in one query."""
     conditions = list(strongest[["segment", "value"]].itertuples(index=False, name=None))
     combos = [(a, b) for i, a in enumerate(conditions) for b in conditions[i + 1 :] if a[0] != b[0]]
@@ -314,14 +352,18 @@ def _pairs(table: Any, strongest: pd.DataFrame, total_n: int, total_x: int) -> l
     aggs = {}
     for k, ((sa, va), (sb, vb)) in enumerate(combos):
         both = (table[sa] == va) & (table[sb] == vb)
+        compared = (table[sa] != LEFT_OUT) & (table[sb] != LEFT_OUT)  # the units compared on both (landmark)
         aggs[f"n{k}"] = both.ifelse(1, 0).sum()
         aggs[f"x{k}"] = (both & table.success).ifelse(1, 0).sum()
+        aggs[f"N{k}"] = compared.ifelse(1, 0).sum()
+        aggs[f"X{k}"] = (compared & table.success).ifelse(1, 0).sum()
     row = table.aggregate(**aggs).to_pandas().iloc[0]
     out = []
     for k, ((sa, va), (sb, vb)) in enumerate(combos):
         n, x = int(row[f"n{k}"] or 0), int(row[f"x{k}"] or 0)
         if n:
-            out.append(_row("pair", f"{sa} & {sb}", f"{va} & {vb}", n, x, total_n, total_x))
+            pop_n, pop_x = int(row[f"N{k}"] or 0), int(row[f"X{k}"] or 0)
+            out.append(_row("pair", f"{sa} & {sb}", f"{va} & {vb}", n, x, pop_n, pop_x))
     return out
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 
 from . import stats
 from .compare import resolve_segments
+from .population import data_end, require_window
 from .segments import segment_table
 
 QUESTIONS = (
@@ -50,7 +51,10 @@ class Candidate:
 def weekly_units(ws: Any, segment: Any = None, value: str | None = None, weeks: int = RECENT_WEEKS) -> pd.DataFrame:
     """Units first seen per week in the target group, and its success rate over those weeks.
 
-    Uses the last ``weeks`` complete weeks of first-seen (a partial week at the end of the data is left out).
+    Uses the last ``weeks`` weeks of first seen whose units all have a closed success window (population.py):
+    a week whose units could still succeed would give too low a rate, and one at the end of the data too few
+    units. For a behaviour target, the units are those compared on it (not yet successful when its window
+    ends), which is whom an experiment on that behaviour would reach.
     """
     period = {"name": "_week", "cohort": "week"}
     segments = resolve_segments(ws, [period] + ([segment] if segment is not None else []))
@@ -59,9 +63,11 @@ def weekly_units(ws: Any, segment: Any = None, value: str | None = None, weeks: 
         table = table.filter(table[segments[1].name] == value)
     counts = table.group_by("_week").aggregate(units=table.count(), successes=table.success.ifelse(1, 0).sum())
     df = counts.to_pandas().rename(columns={"_week": "week"}).sort_values("week").reset_index(drop=True)
-    end = ws.events.timestamp.max().to_pyarrow().as_py()
+    end = data_end(ws)
     if end is not None and len(df):
-        full = [pd.Timestamp(w) + pd.Timedelta(days=7) <= pd.Timestamp(end) for w in df.week]
+        limit = pd.Timestamp(end).tz_convert(None)
+        window = pd.Timedelta(days=ws.config.success.within_days or 0)
+        full = [pd.Timestamp(w) + pd.Timedelta(days=7) + window <= limit for w in df.week]
         df = df[full]
     return df.tail(weeks).reset_index(drop=True)
 
@@ -87,6 +93,7 @@ class Evaluation:
 
 def evaluate(ws: Any, candidate: Candidate, alpha: float = stats.ALPHA, power: float = 0.8) -> Evaluation:
     """Impact, sample size and weeks to a result for one candidate, from its segment's real weekly traffic."""
+    require_window(ws, "prioritisation")
     recent = weekly_units(ws, candidate.segment, candidate.value)
     units = float(recent.units.mean()) if len(recent) else 0.0
     total_units, total_succ = int(recent.units.sum()), int(recent.successes.sum())

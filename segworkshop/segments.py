@@ -13,16 +13,18 @@ Kinds (workshop.yaml ``segments:`` items, or :func:`parse_segment` from Python):
 Exact meanings:
 
 * **bins** are left-closed, the last one open: ``[0, 20)``, ``[20, 50)``, ``[50, 100)``, ``100+``; values below
-  the first edge are ``< 0``; a trait on events takes the unit's first value (see success.py).
+  the first edge are ``< 0``; missing values (null, and NaN in a numeric column) are ``(missing)``; a trait on
+  events takes the unit's first value (see success.py).
 * **cohort**: the week (Monday) or month of the unit's first event, as ``2026-01-05`` / ``2026-01``.
-* **did**: ``yes`` when the unit did the event at or after its start and before its success (any time after
-  the start if it never succeeded), and, with ``within_days``, at most that many days after the start. With
-  ``before_success: false`` the success does not cut the window short: the same window for every unit, which
-  is what an unbiased scan needs (a unit that succeeds early has less time "before success").
-* **frequency**: distinct calendar days (UTC) on which the unit did the event, in ``[start, start +
-  window_days)``, divided by the window's weeks and rounded down: 0..7 days a week.
-* **count**: how many times the unit did the event at or after its start (within ``window_days`` if given):
-  ``2+`` vs ``< 2`` for ``at_least: 2``.
+* **behaviour** (did, frequency, count) is measured over a fixed window ``[start, start + N days)`` for every
+  unit — ``within_days`` for did, ``window_days`` for frequency and count, 7 days when not given — and compared
+  by the **landmark** rule (see population.py): on success after day N, among the units not yet successful at
+  day N. Units that succeeded inside the window get the value :data:`~segworkshop.population.LEFT_OUT` and are
+  not compared; the success window must reach past day N.
+* **did**: ``yes`` when the unit did the event in the window, else ``no``.
+* **frequency**: distinct calendar days (UTC) on which the unit did the event in the window, divided by the
+  window's weeks and rounded down: 0..7 days a week.
+* **count**: how many times the unit did the event in the window: ``2+`` vs ``< 2`` for ``at_least: 2``.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import ibis.expr.types as ir
 
 from .config import Step, _is_days, _parse_where
 from .errors import ConfigError, DataError, did_you_mean, listing
+from .population import DEFAULT_BEHAVIOUR_DAYS, LEFT_OUT, check_landmark, data_end, mature_condition
 from .success import days_interval, step_condition
 
 MISSING = "(missing)"
@@ -46,7 +49,7 @@ SEGMENT_KEYS = {
     "trait": {"name", "column"},
     "bins": {"name", "column", "bins"},
     "cohort": {"name", "cohort"},
-    "did": {"name", "did", "within_days", "where", "before_success"},
+    "did": {"name", "did", "within_days", "where"},
     "frequency": {"name", "frequency", "per", "window_days", "where"},
     "count": {"name", "count", "at_least", "window_days", "where"},
 }
@@ -65,7 +68,6 @@ class Segment:
     within_days: float | None = None
     window_days: float | None = None
     at_least: int | None = None
-    before_success: bool = True
     spec: Any = field(default=None, compare=False)
 
     @property
@@ -76,6 +78,30 @@ class Segment:
     @property
     def behavioural(self) -> bool:
         return self.kind in ("did", "frequency", "count")
+
+    @property
+    def window(self) -> float:
+        """A behaviour's window in days, ``[start, start + window)`` (the landmark); 7 when not given."""
+        days = self.within_days if self.kind == "did" else self.window_days
+        return float(days) if days is not None else float(DEFAULT_BEHAVIOUR_DAYS)
+
+    @property
+    def window_key(self) -> str:
+        """The workshop.yaml key that sets :attr:`window`."""
+        return "within_days" if self.kind == "did" else "window_days"
+
+    def doing(self, value: str) -> str:
+        """A behaviour value in words: "did search in the first 7 days", "search on 3 days a week in …"."""
+        what, first = self.step.describe(), f"in the first {_num(self.window)} days"
+        if value == YES:
+            return f"did {what} {first}"
+        if value == NO:
+            return f"did not {what} {first}"
+        if self.kind == "frequency":
+            return f"did {what} on {value} days a week {first}"
+        if value.startswith("< "):
+            return f"did {what} fewer than {value[2:]} times {first}"
+        return f"did {what} {value.rstrip('+')} or more times {first}"
 
     def labels(self) -> list[str] | None:
         """All possible values in order, where known in advance (bins, frequency, binary, count)."""
@@ -108,13 +134,12 @@ class Segment:
             return f"{self.name}: {self.column} in bins {list(self.bins)}"
         if self.kind == "cohort":
             return f"{self.name}: {self.cohort} of first seen"
+        first = f"in the first {_num(self.window)} days"
         if self.kind == "did":
-            within = f" within {_num(self.within_days)} days" if self.within_days is not None else ""
-            when = " (before success)" if self.before_success else ""
-            return f"{self.name}: did {self.step.describe()}{within}{when}"
+            return f"{self.name}: did {self.step.describe()} {first}"
         if self.kind == "frequency":
-            return f"{self.name}: days a week doing {self.step.describe()} in the first {_num(self.window_days)} days"
-        return f"{self.name}: did {self.step.describe()} at least {self.at_least} times"
+            return f"{self.name}: days a week doing {self.step.describe()} {first}"
+        return f"{self.name}: did {self.step.describe()} at least {self.at_least} times {first}"
 
 
 def _num(x: float | None) -> str:
@@ -139,6 +164,14 @@ def parse_segment(raw: Any, where: str = "segments") -> Segment:
     if not isinstance(name, str) or not name:
         raise ConfigError(f"`{where}` needs a `name:` (it labels the segment in tables and charts).")
     where = f"{where} ({name})"
+    if "before_success" in raw:
+        raise ConfigError(
+            f"`{where}.before_success` was removed: counting a behaviour only before success makes it look harmful "
+            "(units that succeed early have less time to do it). A behaviour is now measured over a fixed window "
+            "from the start and compared on success after that window, among units not yet successful by then "
+            "(a landmark comparison). Delete `before_success`; set the window with "
+            f"`{'within_days' if kind == 'did' else 'window_days'}: 7` (the default)."
+        )
     extra = set(raw) - SEGMENT_KEYS[kind]
     if extra:
         raise ConfigError(
@@ -171,14 +204,13 @@ def parse_segment(raw: Any, where: str = "segments") -> Segment:
     step = Step(event=event, where=_parse_where(raw.get("where"), f"{where}.where", ""))
     if kind == "did":
         within = _days(raw.get("within_days"), f"{where}.within_days")
-        before = raw.get("before_success", True)
-        if not isinstance(before, bool):
-            raise ConfigError(f"`{where}.before_success` is true or false, found {before!r}.")
-        return Segment(name=name, kind="did", step=step, within_days=within, before_success=before, spec=dict(raw))
+        if within is not None and within <= 0:
+            raise ConfigError(f"`{where}.within_days` must be more than 0 days (the behaviour window).")
+        return Segment(name=name, kind="did", step=step, within_days=within, spec=dict(raw))
     if kind == "frequency":
         if raw.get("per", "week") != "week":
             raise ConfigError(f"`{where}.per` must be `week` (days a week doing the event).")
-        window = _days(raw.get("window_days", 28), f"{where}.window_days")
+        window = _days(raw.get("window_days", DEFAULT_BEHAVIOUR_DAYS), f"{where}.window_days")
         if window < 7:
             raise ConfigError(f"`{where}.window_days` must be at least 7 to count days a week, found {window}.")
         return Segment(name=name, kind="frequency", step=step, window_days=window, spec=dict(raw))
@@ -186,6 +218,8 @@ def parse_segment(raw: Any, where: str = "segments") -> Segment:
     if isinstance(at_least, bool) or not isinstance(at_least, int) or at_least < 1:
         raise ConfigError(f"`{where}.at_least` must be a whole number ≥ 1, found {at_least!r}.")
     window = _days(raw.get("window_days"), f"{where}.window_days")
+    if window is not None and window <= 0:
+        raise ConfigError(f"`{where}.window_days` must be more than 0 days (the behaviour window).")
     return Segment(name=name, kind="count", step=step, at_least=at_least, window_days=window, spec=dict(raw))
 
 
@@ -210,14 +244,23 @@ def parse_segments(raw: Sequence[Any]) -> list[Segment]:
 
 
 def segment_table(ws: Any, segments: Sequence[Segment]) -> ir.Table:
-    """The unit table with one text column per segment (named after it), built in the engine.
+    """The units a comparison counts, with one text column per segment (named after it), built in the engine.
 
-    Traits and bins come from the unit table's traits; cohorts from first seen; behaviours from one extra
-    pass over the (few) events they name, joined to each unit's start and success.
+    The one definition every analysis goes through (population.py): units whose success window is still open
+    are left out (censoring); a behaviour column holds :data:`LEFT_OUT` for units that succeeded inside its
+    window (landmark), which :func:`segworkshop.compare.count_segments` counts but never compares. Traits and
+    bins come from the unit table's traits; cohorts from first seen; behaviours from one extra pass over the
+    (few) events they name in their windows.
     """
+    within = ws.config.success.within_days
+    for s in segments:
+        check_landmark(s, within)
     trait_columns = list(dict.fromkeys(s.column for s in segments if s.kind in ("trait", "bins")))
     _check_columns(ws, segments, trait_columns)
     units = ws.unit_table(traits=trait_columns)
+    mature = mature_condition(units, within, data_end(ws) if within is not None else None)
+    if mature is not None:
+        units = units.filter(mature)
     behaviour = [s for s in segments if s.behavioural]
     if behaviour:
         units = _with_behaviour(ws, units, behaviour)
@@ -264,42 +307,47 @@ def _label(s: Segment, units: ir.Table) -> ir.StringValue:
         cases = [(value < s.bins[0], labels[0])]
         for i in range(len(s.bins) - 1):
             cases.append((value < s.bins[i + 1], labels[i + 1]))
-        return ibis.ifelse(value.isnull(), MISSING, ibis.cases(*cases, else_=labels[-1]))
+        # NaN (Parquet NaN, CSV "NaN") is missing, not the top bin
+        return ibis.ifelse(value.isnull() | value.isnan(), MISSING, ibis.cases(*cases, else_=labels[-1]))
     if s.kind == "cohort":
         day = units.first_seen.truncate("W" if s.cohort == "week" else "M")
         fmt = "%Y-%m-%d" if s.cohort == "week" else "%Y-%m"
         return day.strftime(fmt)
     column = units[f"_b_{s.name}"]
     if s.kind == "did":
-        return ibis.ifelse(column > 0, YES, NO)
-    if s.kind == "frequency":
-        return column.cast("string")
-    return ibis.ifelse(column >= s.at_least, f"{s.at_least}+", f"< {s.at_least}")
+        label = ibis.ifelse(column > 0, YES, NO)
+    elif s.kind == "frequency":
+        label = column.cast("string")
+    else:
+        label = ibis.ifelse(column >= s.at_least, f"{s.at_least}+", f"< {s.at_least}")
+    # landmark: a unit that succeeded before the window ended is not compared on this behaviour
+    succeeded = units.success_at.notnull() & (units.success_at < units.start_at + days_interval(s.window))
+    return ibis.ifelse(succeeded, LEFT_OUT, label)
 
 
 def _with_behaviour(ws: Any, units: ir.Table, segments: Sequence[Segment]) -> ir.Table:
-    """Add ``_b_<name>`` per behavioural segment: one join of the named events to the units' start/success."""
+    """Add ``_b_<name>`` per behavioural segment: one join of the named events, in the longest window, to the
+    units' starts; each segment then counts the events in its own window ``[start, start + N days)``."""
     events = ws.unit_events
     key = ws.unit_key
     names = list(dict.fromkeys(s.step.event for s in segments))
     relevant = events.filter(events.event.isin(names))
-    anchor = units.select(_u=units.unit_id, _start=units.start_at, _success=units.success_at)
-    joined = relevant.join(anchor, [relevant[key] == anchor._u, relevant.timestamp >= anchor._start])
+    anchor = units.select(_u=units.unit_id, _start=units.start_at)
+    longest = days_interval(max(s.window for s in segments))
+    joined = relevant.join(
+        anchor,
+        [
+            relevant[key] == anchor._u,
+            relevant.timestamp >= anchor._start,
+            relevant.timestamp < anchor._start + longest,
+        ],
+    )
     # two levels, no DISTINCT: per unit and calendar day the matching events of each segment, then per unit the
     # sum (did, count) or the number of days with any (frequency)
     joined = joined.mutate(_day=joined.timestamp.date())
     daily_aggs: dict[str, ir.Value] = {}
     for i, s in enumerate(segments):
-        cond = step_condition(joined, s.step)
-        if s.kind == "did":
-            if s.before_success:
-                cond &= joined._success.isnull() | (joined.timestamp < joined._success)
-            if s.within_days is not None:
-                cond &= joined.timestamp <= joined._start + days_interval(s.within_days)
-        elif s.kind == "frequency":
-            cond &= joined.timestamp < joined._start + days_interval(s.window_days)
-        elif s.window_days is not None:
-            cond &= joined.timestamp <= joined._start + days_interval(s.window_days)
+        cond = step_condition(joined, s.step) & (joined.timestamp < joined._start + days_interval(s.window))
         daily_aggs[f"_d{i}"] = cond.ifelse(1, 0).sum()
     daily = joined.group_by([joined._u, joined._day]).aggregate(**daily_aggs)
     aggs: dict[str, ir.Value] = {}
@@ -311,7 +359,7 @@ def _with_behaviour(ws: Any, units: ir.Table, segments: Sequence[Segment]) -> ir
     out = out.select(*units.columns, *aggs)
     fills = {name: 0 for name in aggs}
     out = out.fill_null(fills)
-    freq = {s.name: s.window_days / 7 for s in segments if s.kind == "frequency"}
+    freq = {s.name: s.window / 7 for s in segments if s.kind == "frequency"}
     if freq:
         out = out.mutate(
             **{f"_b_{n}": (out[f"_b_{n}"] / weeks).floor().cast("int64").clip(upper=7) for n, weeks in freq.items()}

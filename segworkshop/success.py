@@ -217,14 +217,20 @@ def _left(base: ir.Table, found: ir.Table) -> ir.Table:
     return joined.select(*base.columns, *[c for c in found.columns if c != "_unit"])
 
 
-def summarize(table_with_unstarted: ir.Table) -> dict[str, Any]:
-    """Units, successes, rate and units that never started, in one query."""
+def summarize(table_with_unstarted: ir.Table, mature: ir.BooleanValue | None = None) -> dict[str, Any]:
+    """Units, successes, rate, units that never started and units too recent to judge, in one query.
+
+    ``mature``: "this unit's success window is closed" (population.py); units for which it is false are
+    counted as ``too_recent`` and left out of units, successes and the rate.
+    """
     t = table_with_unstarted
     started = t.start_at.notnull()
+    counted = started & mature.fill_null(False) if mature is not None else started
     row = t.aggregate(
-        units=started.ifelse(1, 0).sum(),
-        successes=(started & t.success).ifelse(1, 0).sum(),
+        units=counted.ifelse(1, 0).sum(),
+        successes=(counted & t.success).ifelse(1, 0).sum(),
         not_started=(~started).ifelse(1, 0).sum(),
+        too_recent=(started & ~counted).ifelse(1, 0).sum(),
     ).to_pandas()
     units = int(row.units.iloc[0] or 0)
     successes = int(row.successes.iloc[0] or 0)
@@ -233,4 +239,5 @@ def summarize(table_with_unstarted: ir.Table) -> dict[str, Any]:
         "successes": successes,
         "rate": successes / units if units else float("nan"),
         "not_started": int(row.not_started.iloc[0] or 0),
+        "too_recent": int(row.too_recent.iloc[0] or 0),
     }

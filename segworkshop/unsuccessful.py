@@ -1,8 +1,10 @@
 """Unsuccessful units: what they have in common, compared with the successful ones, and where they stop.
 
 For every segment value: its share among unsuccessful units vs its share among successful units, the
-difference with Newcombe's interval, a test by the kit's rule, and BH q-values over every row. For a sequence
-success definition: how far the unsuccessful units got (the last step reached).
+difference with Newcombe's interval, a test by the kit's rule, and BH q-values over every row. Only units whose
+success window is closed count, and a behaviour is compared among the units not yet successful when its window
+ends (population.py): its shares are among those units. For a sequence success definition: how far the
+unsuccessful units got (the last step reached).
 """
 
 from __future__ import annotations
@@ -13,19 +15,21 @@ from typing import Any
 import pandas as pd
 
 from . import stats
-from .compare import resolve_segments, segment_counts
+from .compare import count_segments, resolve_segments
+from .population import data_end, mature_condition, require_window
 from .segments import segment_table
 
 
 def profile(ws: Any, by: Sequence[Any] | None = None, correction: str = "fdr_bh") -> pd.DataFrame:
     """Over-representation of each segment value among unsuccessful units (sorted: most over-represented first)."""
+    require_window(ws, "the unsuccessful-users profile")
     segments = list({s.name: s for s in resolve_segments(ws, by)}.values())  # a name once, first wins
-    counts, _ = segment_counts(segment_table(ws, segments), [s.name for s in segments], with_pairs=False)
-    first = counts[counts.segment == segments[0].name]
-    total_n, total_x = int(first.units.sum()), int(first.successes.sum())
-    fail_total = total_n - total_x
+    counted = count_segments(segment_table(ws, segments), [s.name for s in segments], with_pairs=False)
+    counts = counted.singles
     rows = []
     for r in counts.itertuples(index=False):
+        total_n, total_x = counted.totals(r.segment)  # a behaviour's own population (landmark)
+        fail_total = total_n - total_x
         fails = int(r.units - r.successes)
         a = (fails, fail_total)  # share of the unsuccessful in this group
         b = (int(r.successes), total_x)  # share of the successful in this group
@@ -59,6 +63,9 @@ def stopping_points(ws: Any) -> pd.DataFrame | None:
     if definition.kind != "sequence":
         return None
     units = ws.unit_table(traits=[])
+    mature = mature_condition(units, definition.within_days, data_end(ws))
+    if mature is not None:
+        units = units.filter(mature)
     failed = units.filter(~units.success)
     counts = failed.group_by("steps_reached").aggregate(units=failed.count()).to_pandas()
     steps = ["(no step)"] + [s.describe() for s in definition.steps[:-1]] + ["(every step, but too late)"]

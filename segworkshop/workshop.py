@@ -168,5 +168,11 @@ class Workshop:
         )
 
     def baseline(self) -> dict[str, Any]:
-        """Units, successes, success rate, and units that never reached the start."""
-        return summarize(self.unit_table(traits=[], include_unstarted=True))
+        """Units, successes and success rate among the units whose success window is closed; units that never
+        reached the start, and units too recent to judge (population.py), counted apart."""
+        from .population import data_end, mature_condition
+
+        table = self.unit_table(traits=[], include_unstarted=True)
+        within = self.config.success.within_days
+        mature = mature_condition(table, within, data_end(self) if within is not None else None)
+        return summarize(table, mature)

@@ -53,7 +53,12 @@ def frames():
             )
     rows.append(
         pd.DataFrame(
-            {"user_id": users.user_id[success], "event": "purchase", "timestamp": first[success] + pd.Timedelta(days=3)}
+            # after the first week: the login segment's landmark (day 7) leaves every success to compare
+            {
+                "user_id": users.user_id[success],
+                "event": "purchase",
+                "timestamp": first[success] + pd.Timedelta(days=10),
+            }
         )
     )
     return pd.concat(rows, ignore_index=True), users, pd.Series(success, index=users.user_id)
@@ -64,13 +69,14 @@ def ws(frames):
     events, users, _ = frames
     return Workshop.from_dict(
         {
-            "data": {"events": events, "users": users},
+            # observed long after the last start: every success window is closed (censoring: test_population.py)
+            "data": {"events": events, "users": users, "observed_until": "2026-12-31"},
             "success": {"event": "purchase", "within_days": 14},
             "segments": [
                 "channel",
                 "platform",
                 "newsletter",
-                {"name": "active_days", "frequency": "login", "window_days": 14},
+                {"name": "active_days", "frequency": "login", "window_days": 7},
             ],
             "privacy": {"min_units": 20},
         }
@@ -160,11 +166,9 @@ def test_trend_counts_and_completeness(ws, frames):
     for (w, p), r in grouped.iterrows():
         assert got.loc[(w, p), "units"] == r["size"]
         assert got.loc[(w, p), "successes"] == r["sum"]
-    end = events.timestamp.max()
-    last_first = first.groupby(week).max()
-    for (w, _p), row in got.iterrows():
-        assert row["complete"] == (last_first[w] + pd.Timedelta(days=14) <= end)
-    assert not df.complete.iloc[-1]
+    end = pd.Timestamp("2026-12-31")  # data.observed_until: every window closed (open ones: test_population.py)
+    for (w, _p), row in got.iterrows():  # complete: every unit of the week has a closed success window
+        assert row["complete"] == (pd.Timestamp(w) + pd.Timedelta(days=7 + 14) <= end)
 
 
 def test_hypotheses_verdicts_and_session_correction(ws):
