@@ -29,9 +29,11 @@ def write_small_workshop(folder: Path, users: int = 600, seed: int = 3) -> Path:
     for day in range(1, 8):
         rows.append(happened(rng.random(users) < 0.4, "visit", pd.Timedelta(days=day)))
     rows.append(happened(rng.random(users) < 0.5, "search", pd.Timedelta(hours=2)))
-    rows.append(happened(bought, "cart", pd.Timedelta(days=1)))
+    # purchases spread over the 14-day window, so behaviour segments (landmark at day 7) have successes to compare
+    day = pd.to_timedelta(rng.integers(1, 14, users), unit="D")
+    rows.append(happened(bought, "cart", day[bought] - pd.Timedelta(hours=1)))
     order_value = rng.gamma(2, 30, bought.sum()).round(2)
-    rows.append(happened(bought, "purchase", pd.Timedelta(days=2), order_value=order_value))
+    rows.append(happened(bought, "purchase", day[bought], order_value=order_value))
     events = pd.concat(rows, ignore_index=True).sort_values(["user_id", "timestamp"])
     events["timestamp"] = events["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     folder.mkdir(parents=True, exist_ok=True)
@@ -42,7 +44,7 @@ def write_small_workshop(folder: Path, users: int = 600, seed: int = 3) -> Path:
         "data: {events: events.csv, users: users.csv}\n"
         "success: {event: purchase, within_days: 14}\n"
         "segments:\n  - channel\n  - platform\n  - {name: searched, did: search}\n"
-        "  - {name: visit_days, frequency: visit, window_days: 14}\n"
+        "  - {name: visit_days, frequency: visit, window_days: 7}\n"
     )
     return folder / "workshop.yaml"
 

@@ -25,32 +25,40 @@ def frames():
     tutorial = rng.random(n) < 0.4
     p = np.where(tier == "gold", 0.4, 0.15) * np.where(tutorial, 1.5, 1.0)
     won = rng.random(n) < p
+    day = pd.to_timedelta(rng.integers(1, 14, n), unit="D")  # the purchase's day, spread over the window
     rows = [pd.DataFrame({"user_id": ids, "event": "visit", "timestamp": first})]
     rows.append(
         pd.DataFrame(
             {"user_id": ids[tutorial], "event": "tutorial", "timestamp": first[tutorial] + pd.Timedelta(days=2)}
         )
     )
-    rows.append(pd.DataFrame({"user_id": ids[won], "event": "cart", "timestamp": first[won] + pd.Timedelta(days=3)}))
+    bought = first[won] + day[won]
+    rows.append(pd.DataFrame({"user_id": ids[won], "event": "cart", "timestamp": bought - pd.Timedelta(hours=20)}))
     rows.append(
         pd.DataFrame(
-            {
-                "user_id": ids[won],
-                "event": "purchase",
-                "timestamp": first[won] + pd.Timedelta(days=4),
-                "amount": rng.gamma(2, 20, won.sum()),
-            }
+            {"user_id": ids[won], "event": "purchase", "timestamp": bought, "amount": rng.gamma(2, 20, won.sum())}
         )
     )
-    rows.append(pd.DataFrame({"user_id": ids[won], "event": "review", "timestamp": first[won] + pd.Timedelta(days=6)}))
+    rows.append(pd.DataFrame({"user_id": ids[won], "event": "review", "timestamp": bought + pd.Timedelta(days=2)}))
     events = pd.concat(rows, ignore_index=True)
     users = pd.DataFrame({"user_id": ids, "tier": tier, "region": rng.choice(["north", "south"], n)})
-    return events, users, pd.Series(won, index=ids), pd.Series(tutorial, index=ids)
+    units = pd.DataFrame(
+        {
+            "start": first,
+            "won": won,
+            "tutorial": tutorial,
+            "tier": tier,
+            "bought": pd.Series(first + day).where(won).to_numpy(),
+        },
+        index=ids,
+    )
+    # censoring, in pandas: a unit counts once start + 14 days <= the last event
+    return events, users, units[units.start + pd.Timedelta(days=14) <= events.timestamp.max()]
 
 
 @pytest.fixture(scope="module")
 def result(frames):
-    events, users, _, _ = frames
+    events, users, _ = frames
     ws = Workshop.from_dict(
         {"data": {"events": events, "users": users}, "success": {"event": "purchase", "within_days": 14}}
     )
@@ -71,19 +79,26 @@ def test_exclusions_and_labels(result):
 
 
 def test_numbers_match_pandas(result, frames):
-    _, users, won, tutorial = frames
+    _, _, units = frames
     rows = result.rows.set_index(["segment", "value"])
-    tier = users.set_index("user_id").tier
+    won = units.won
+    assert result.baseline == {"units": len(units), "successes": int(won.sum()), "rate": won.mean()}
     for value in ["gold", "silver", "bronze"]:
-        mask = (tier == value).reindex(won.index)
+        mask = units.tier == value
         r = rows.loc[("tier", value)]
         assert (r.units, r.successes) == (mask.sum(), won[mask].sum())
         expected = two_proportion_test(won[mask].sum(), mask.sum(), won[~mask].sum(), (~mask).sum()).p_value
         assert r.p_value == pytest.approx(expected)
-        base = won.mean()
-        assert r.quality == pytest.approx(np.sqrt(mask.mean()) * (won[mask].mean() - base))
-    r = rows.loc[("did_tutorial", "yes")]  # the tutorial is on day 2: within the 7-day window for everyone
-    assert (r.units, r.successes) == (tutorial.sum(), won[tutorial].sum())
+        assert r.quality == pytest.approx(np.sqrt(mask.mean()) * (won[mask].mean() - won.mean()))
+    # the landmark at day 7: units that bought before day 7 are left out; the others are compared on buying later
+    compared = units[~(units.bought < units.start + pd.Timedelta(days=7))]
+    did, later = compared.tutorial, compared.won
+    r = rows.loc[("did_tutorial", "yes")]  # the tutorial is on day 2: inside the 7-day window for everyone
+    assert (r.units, r.successes) == (did.sum(), later[did].sum())
+    expected = two_proportion_test(later[did].sum(), did.sum(), later[~did].sum(), (~did).sum()).p_value
+    assert r.p_value == pytest.approx(expected)
+    assert r.lift > 0.2  # the tutorial's true effect on later success, found with the right sign
+    assert result.left_out["did_tutorial"]["units"] == len(units) - len(compared)
 
 
 def test_correction_covers_the_family(result):

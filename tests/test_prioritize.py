@@ -23,9 +23,11 @@ def _reference_weeks(ws: Workshop, channel: str | None) -> pd.DataFrame:
         units = units[units.channel == channel]
     first = units.first_seen
     units = units.assign(week=(first.dt.normalize() - pd.to_timedelta(first.dt.day_of_week, unit="D")))
-    end = ws.events.timestamp.max().to_pyarrow().as_py()
+    end = pd.Timestamp(ws.events.timestamp.max().to_pyarrow().as_py())
+    window = pd.Timedelta(days=14)
+    units = units[units.start_at + window <= end]  # censoring: only closed success windows count
     weeks = units.groupby("week").success.agg(["size", "sum"]).reset_index()
-    weeks = weeks[weeks.week + pd.Timedelta(days=7) <= pd.Timestamp(end)]
+    weeks = weeks[weeks.week + pd.Timedelta(days=7) + window <= end]  # every unit of the week judged
     return weeks.tail(4)
 
 

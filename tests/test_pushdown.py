@@ -50,7 +50,7 @@ def test_every_analysis_fetches_aggregates_only(ws, fetches):
     compare(ws)
     trend(ws, "channel", every="week")
     check_hypotheses(ws, [Hypothesis("channel", "email")])
-    tipping_point(ws, {"name": "days", "frequency": "session_start", "window_days": 14})
+    tipping_point(ws, {"name": "days", "frequency": "session_start", "window_days": 7})
     discover(ws)
     profile(ws)
     evaluate(ws, Candidate("x", "platform", "android", expected_lift=0.2))

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from segworkshop import ConfigError, DataError, Workshop
+from segworkshop.population import LEFT_OUT
 from segworkshop.segments import parse_segment, parse_segments, segment_table
 
 START = pd.Timestamp("2026-01-05")
@@ -47,13 +48,25 @@ def ws_for(data, segments):
 
 
 def reference_units(events: pd.DataFrame) -> pd.DataFrame:
+    """Units with a closed 14-day success window (censoring: start + 14 days <= the last event), in pandas."""
     first = events.groupby("user_id").timestamp.min().rename("start")
     purchase = events[events.event == "purchase"].groupby("user_id").timestamp.min()
     units = first.to_frame()
     units["first_purchase"] = purchase
     ok = units.first_purchase <= units.start + pd.Timedelta(days=14)
     units["success_at"] = units.first_purchase.where(ok)
-    return units
+    return units[units.start + pd.Timedelta(days=14) <= events.timestamp.max()]
+
+
+def landmark(units: pd.DataFrame, window: float, measured: pd.Series) -> pd.Series:
+    """The landmark rule in pandas: a unit that succeeded before day ``window`` is left out, else its value."""
+    left = units.success_at.notna() & (units.success_at < units.start + pd.Timedelta(days=window))
+    return measured.reindex(units.index).where(~left, LEFT_OUT).sort_index()
+
+
+def in_window(events: pd.DataFrame, units: pd.DataFrame, event: str, window: float) -> pd.DataFrame:
+    e = events[events.event == event].join(units, on="user_id", how="inner")
+    return e[(e.timestamp >= e.start) & (e.timestamp < e.start + pd.Timedelta(days=window))]
 
 
 def got(ws, specs) -> pd.DataFrame:
@@ -89,41 +102,52 @@ def test_cohort_week_and_month(data):
 
 
 @pytest.mark.parametrize("within", [None, 3])
-def test_did_is_after_start_and_before_success(data, within):
+def test_did_in_a_fixed_window_by_the_landmark_rule(data, within):
     events, _ = data
     spec = {"name": "searched", "did": "search"} | ({"within_days": within} if within else {})
     table = got(ws_for(data, [spec]), [spec])
     units = reference_units(events)
-    e = events[events.event == "search"].join(units, on="user_id")
-    ok = (e.timestamp >= e.start) & (e.success_at.isna() | (e.timestamp < e.success_at))
-    if within:
-        ok &= e.timestamp <= e.start + pd.Timedelta(days=within)
-    did = set(e[ok].user_id)
-    expected = pd.Series(["yes" if u in did else "no" for u in table.index], index=table.index)
+    window = within or 7  # the default behaviour window
+    did = set(in_window(events, units, "search", window).user_id)
+    expected = landmark(units, window, pd.Series(["yes" if u in did else "no" for u in units.index], units.index))
+    assert list(table.index) == list(expected.index)  # censoring: only units with a closed window
     assert (table.searched == expected).all()
+    assert (expected == LEFT_OUT).any() and (expected == "yes").any() and (expected == "no").any()
 
 
-@pytest.mark.parametrize("window", [14, 28])
+@pytest.mark.parametrize("window", [7, 10])
 def test_frequency_days_a_week(data, window):
     events, _ = data
     spec = {"name": "active", "frequency": "login", "per": "week", "window_days": window}
     table = got(ws_for(data, [spec]), [spec])
     units = reference_units(events)
-    e = events[events.event == "login"].join(units, on="user_id")
-    e = e[(e.timestamp >= e.start) & (e.timestamp < e.start + pd.Timedelta(days=window))]
+    e = in_window(events, units, "login", window)
     days = e.assign(day=e.timestamp.dt.date).groupby("user_id").day.nunique()
-    per_week = (days.reindex(table.index).fillna(0) // (window / 7)).clip(upper=7).astype(int).astype(str)
-    assert (table.active == per_week).all()
-    assert set(table.active) <= {str(d) for d in range(8)}
+    per_week = (days.reindex(units.index).fillna(0) // (window / 7)).clip(upper=7).astype(int).astype(str)
+    expected = landmark(units, window, per_week)
+    assert (table.active == expected).all()
+    assert set(table.active) <= {str(d) for d in range(8)} | {LEFT_OUT}
 
 
 def test_count_at_least(data):
     events, _ = data
-    spec = {"name": "repeat", "count": "purchase", "at_least": 2}
+    spec = {"name": "repeat", "count": "login", "at_least": 2}
     table = got(ws_for(data, [spec]), [spec])
-    counts = events[events.event == "purchase"].groupby("user_id").size().reindex(table.index).fillna(0)
-    expected = np.where(counts >= 2, "2+", "< 2")
-    assert (table.repeat.to_numpy() == expected).all()
+    units = reference_units(events)
+    counts = in_window(events, units, "login", 7).groupby("user_id").size().reindex(units.index).fillna(0)
+    expected = landmark(units, 7, pd.Series(np.where(counts >= 2, "2+", "< 2"), units.index))
+    assert (table.repeat == expected).all()
+
+
+def test_behaviour_window_must_end_before_the_success_window(data):
+    spec = {"name": "active", "frequency": "login", "window_days": 14}
+    with pytest.raises(DataError, match=r"first 14 days.*within 14 days.*window_days: 7"):
+        got(ws_for(data, [spec]), [spec])
+
+
+def test_before_success_was_removed_with_a_clear_message():
+    with pytest.raises(ConfigError, match=r"before_success` was removed.*landmark.*within_days: 7"):
+        parse_segment({"name": "s", "did": "search", "before_success": False})
 
 
 def test_bad_definitions_have_clear_errors(data):

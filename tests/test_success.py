@@ -511,10 +511,14 @@ def test_include_unstarted_and_baseline(data, engine, kind, start):
         assert (~started).sum() > 0
         assert not want.success[~started].any()
     base = ws.baseline()
-    assert base["units"] == int(started.sum())
-    assert base["successes"] == int(want.success[started].sum())
+    # censoring: a started unit counts once its 5-day window has closed by the last event
+    end = pd.to_datetime(data["events"].timestamp).max()
+    mature = started & (want.start_at + pd.Timedelta(days=5) <= end)
+    assert base["units"] == int(mature.sum())
+    assert base["successes"] == int(want.success[mature].sum())
     assert base["not_started"] == int((~started).sum())
-    assert base["rate"] == pytest.approx(want.success[started].mean())
+    assert base["too_recent"] == int((started & ~mature).sum())
+    assert base["rate"] == pytest.approx(want.success[mature].mean())
 
 
 # --------------------------------------------------------------------------- traits

@@ -116,9 +116,11 @@ def test_baseline_matches_pandas():
     first = df.groupby("uid")["ts"].min()
     purchase = df[df["name"] == "purchase"].groupby("uid")["ts"].min()
     ok = (purchase.reindex(first.index) - first) <= pd.Timedelta(days=14)
-    assert report.baseline["units"] == len(first)
-    assert report.baseline["successes"] == int(ok.sum())
-    assert report.baseline["rate"] == pytest.approx(ok.mean())
+    mature = first + pd.Timedelta(days=14) <= df["ts"].max()  # censoring: only closed windows count
+    assert report.baseline["units"] == int(mature.sum())
+    assert report.baseline["successes"] == int(ok[mature].sum())
+    assert report.baseline["rate"] == pytest.approx(ok[mature].mean())
+    assert report.baseline["too_recent"] == int((~mature).sum())
     assert report.ok
     assert "OK: the data can be used." in report.to_text()
 
