@@ -147,8 +147,19 @@ def compare(workshop: Path, by: tuple[str, ...], fmt: str, no_strata: bool) -> N
         b = result.baseline
         click.echo(f"Success: {result.success}")
         click.echo(f"Baseline: {b['successes']:,} of {b['units']:,} {result.unit}s ({b['rate']:.1%})")
-        click.echo(f"q-values: Benjamini-Hochberg over all {result.comparisons} rows\n")
+        click.echo(f"q-values: Benjamini-Hochberg over all {result.comparisons} rows")
+        notes = result.left_out_notes()
+        if notes["too_recent_note"]:
+            click.echo(f"left out: {notes['too_recent_note']}")
+        for info in notes["succeeded_in_window"].values():
+            click.echo(f"left out: {info['note']}")
+        click.echo("")
         click.echo(_format_comparison(result.rows))
+        behaviour = result.rows[result.rows.get("block", "") == "behaviour"] if "block" in result.rows else None
+        if behaviour is not None and len(behaviour):
+            click.echo("\nbehaviour rows compare success after their window, among units not yet successful then:")
+            for r in behaviour.itertuples():
+                click.echo(f"  {r.segment} = {r.value}: {r.compares}")
         for note in result.hygiene:
             click.echo(f"hygiene: {note}")
 
@@ -197,8 +208,11 @@ def discover(workshop: Path, max_rows: int, fmt: str) -> None:
     click.echo(
         f"Baseline {b['rate']:.1%} of {b['units']:,}; {result.evaluated} candidate groups evaluated; q-values: "
         f"Benjamini-Hochberg over {result.family} (every pair that could have been picked counts); "
-        "ranked by sqrt(n/N)·(rate − baseline).\n"
+        "ranked by sqrt(n/N)·(rate − baseline)."
     )
+    if result.population is not None and result.population.too_recent:
+        click.echo(f"left out: {result.population.describe()}")
+    click.echo("behaviours: measured in the first days, compared on later success among units not yet successful.\n")
     click.echo(f"{'kind':<10} {'segment':<34} {'value':<24} {'units':>8} {'rate':>7} {'lift':>8} {'q':>9}")
     for r in result.rows.head(max_rows).to_dict("records"):
         click.echo(

@@ -113,8 +113,27 @@ COMPARE_COLUMNS = {
 }
 
 
+BEHAVIOUR_COLUMNS = {
+    "segment": "behaviour",
+    "value": "value",
+    "units": "units compared",
+    "successes": "succeeded later",
+    "rate": "rate after the window",
+    "lift": "lift vs the others",
+    "q_value": "q (BH)",
+    "compares": "what this row compares",
+    "note": "note",
+    "strata": "within other segments",
+}
+
+
 def comparison(result: Any, interactive: bool, title: str = "Success rate by segment") -> None:
-    """compare()'s rows (small groups hidden), its chart, and the hygiene notes."""
+    """compare()'s rows (small groups hidden), its chart, and the hygiene notes.
+
+    Trait rows and behaviour rows are shown apart: a behaviour row's rate is success *after* its window among
+    the units not yet successful by then (the landmark), not the overall rate, so it never shares a chart or a
+    baseline line with the traits.
+    """
     from .charts import rate_chart
 
     shared = result.shareable()
@@ -123,10 +142,26 @@ def comparison(result: Any, interactive: bool, title: str = "Success rate by seg
         f"Baseline: {b['successes']:,} of {b['units']:,} {result.unit}s succeed ({b['rate']:.1%}). "
         f"q-values: Benjamini–Hochberg over all {result.comparisons} rows. Success: {result.success}."
     )
-    visible = shared[~shared["hidden"]]
-    if len(visible):
-        chart(rate_chart(visible, baseline=b["rate"], title=title), interactive)
-    table(shared, COMPARE_COLUMNS)
+    notes = result.left_out_notes()
+    if notes["too_recent_note"]:
+        text(notes["too_recent_note"])
+    block = shared["block"] if "block" in shared.columns else pd.Series("trait", index=shared.index)
+    traits, behaviour = shared[block != "behaviour"], shared[block == "behaviour"]
+    if len(traits):
+        visible = traits[~traits["hidden"]]
+        if len(visible):
+            chart(rate_chart(visible, baseline=b["rate"], title=title), interactive)
+        table(traits, COMPARE_COLUMNS)
+    if len(behaviour):
+        markdown("**Behaviour** — measured in each unit's first days, compared on success *after* that window")
+        text(
+            "Each behaviour is measured over the same first days for everyone; the rate is success after those "
+            "days among the units that had not succeeded yet (a landmark comparison), so it is not the overall "
+            "rate. Units that succeeded inside the window are not compared on that behaviour:"
+        )
+        for info in notes["succeeded_in_window"].values():
+            text(info["note"])
+        table(behaviour, BEHAVIOUR_COLUMNS)
     for note in result.hygiene:
         text(note, "warn")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ def likely_success_events(events: pd.DataFrame, limit: int = 3) -> list[str]:
 
 def init(folder: str | Path, events: str | Path, preset: str | None = None, users: str | Path | None = None) -> Path:
     """Create ``folder`` with workshop.yaml and notebooks/; returns the yaml's path. Never overwrites."""
-    from .config import parse_config
+    from .config import parse_config, parse_success
     from .report import step_notebooks
     from .validate import validate
     from .workshop import Workshop
@@ -70,7 +71,13 @@ def init(folder: str | Path, events: str | Path, preset: str | None = None, user
     candidates = likely_success_events(report.events)
     traits = report.traits
     segments = list(traits[traits.verdict == "ok"].column)[:6]
-    success = {"event": candidates[0], "within_days": 14} if candidates else {"event": "CHOOSE_AN_EVENT"}
+    if candidates:  # a window proposed from the data (population.py): most successes in it, most units judged
+        from .population import propose_window
+
+        chosen = ws.with_config(replace(ws.config, success=parse_success({"event": candidates[0]})))
+        success = {"event": candidates[0], "within_days": propose_window(chosen)}
+    else:
+        success = {"event": "CHOOSE_AN_EVENT"}
     config = {
         "title": f"Segmentation workshop: {events_path.stem}",
         "data": data,

@@ -98,7 +98,7 @@ class Segment:
         if value == NO:
             return f"did not {what} {first}"
         if self.kind == "frequency":
-            return f"did {what} on {value} days a week {first}"
+            return f"did {what} on {value} day{'' if value == '1' else 's'} a week {first}"
         if value.startswith("< "):
             return f"did {what} fewer than {value[2:]} times {first}"
         return f"did {what} {value.rstrip('+')} or more times {first}"

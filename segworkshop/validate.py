@@ -121,7 +121,13 @@ class ValidationReport:
             b = self.baseline
             lines.append(
                 f"\nSuccess: {b['definition']}\n  {b['successes']:,} of {b['units']:,} {self.unit}s "
-                f"({b['rate']:.1%})" + (f"; {b['not_started']:,} never reached the start" if b["not_started"] else "")
+                f"({b['rate']:.1%})"
+                + (f"; {b['not_started']:,} never reached the start" if b["not_started"] else "")
+                + (
+                    f"; {b['too_recent']:,} started too recently to judge (success window still open), left out"
+                    if b.get("too_recent")
+                    else ""
+                )
             )
         if self.findings:
             lines.append("")
@@ -308,7 +314,13 @@ def _check_success(ws: Workshop, report: ValidationReport) -> None:
     except Exception as exc:  # an engine error while building the unit table: say it plainly
         raise DataError(f"could not compute success on {report.source}: {first_line(exc)}") from None
     report.baseline = {**baseline, "definition": definition.describe()}
-    if baseline["units"] == 0:
+    if baseline["units"] == 0 and baseline.get("too_recent"):
+        report.error(
+            f"all {baseline['too_recent']:,} {ws.unit}s started less than {definition.within_days:g} days before "
+            "the data end: no success window has closed yet, so nothing can be judged. Use a shorter "
+            "`success.within_days`, or data (or `data.observed_until`) that reaches further."
+        )
+    elif baseline["units"] == 0:
         report.error(
             f"no {ws.unit} ever reaches the start event {definition.start.event!r}; nothing can be measured."
             if definition.start
@@ -319,5 +331,13 @@ def _check_success(ws: Workshop, report: ValidationReport) -> None:
             f"no {ws.unit} succeeds under `{definition.describe()}`: the events occur, but never as defined "
             "(order, window or filters). Widen `within_days`, check the step order and `where:` filters."
         )
-    elif baseline["successes"] == baseline["units"]:
+    if definition.within_days is None and baseline["units"]:
+        from .population import propose_window
+
+        report.warn(
+            "success has no window (`success.within_days`): a unit that started yesterday has had less time to "
+            "succeed than one from months ago, so compare, trend, hypotheses and discover refuse to compare "
+            f"groups. Add `within_days: {propose_window(ws)}` under `success:` (proposed from this data)."
+        )
+    if baseline["units"] and baseline["successes"] == baseline["units"]:
         report.warn(f"every {ws.unit} succeeds: there is nothing to compare. Is the success event too broad?")
