@@ -245,7 +245,7 @@ class Scan:
             _row(r.kind, r.segment, r.value, int(r.units), int(r.successes), *counted.totals(r.segment))
             for r in singles.itertuples()
         ]
-        df = pd.DataFrame(rows, columns=[*ROW_KEYS, "quality", "test"])
+        df = pd.DataFrame(rows, columns=[*ROW_KEYS, "quality", "test", "compared"])
         big = df[df.units >= self.minimum]
         strongest = big.assign(a=big.quality.abs()).sort_values(  # ties by name, as below: engine-independent
             ["a", "units", "segment", "value"], ascending=[False, False, True, True], kind="stable"
@@ -254,6 +254,9 @@ class Scan:
         pair_rows = _pairs(table, strongest)
         df = pd.concat([df, pd.DataFrame(pair_rows)], ignore_index=True) if pair_rows else df
         df = df[df.units >= self.minimum].reset_index(drop=True)
+        # next to each comparison, the units it leaves out and why (a reader can recount)
+        df["left_out_too_recent"] = pop.too_recent
+        df["left_out_succeeded_in_window"] = (pop.mature - df["compared"]).astype("int64")
         evaluated = len(df)
         # the pairs were picked after looking at the singles: every pair that could have been picked is in the
         # family (as p = 1 when not computed), or the correction would not cover the selection
@@ -333,6 +336,7 @@ def _row(kind: str, segment: str, value: str, n: int, x: int, total_n: int, tota
         # size and lift balanced, against the units compared on this segment (a behaviour's own population)
         "quality": math.sqrt(n / total_n) * (rate - base) if total_n and n else 0.0,
         "test": test.method,
+        "compared": total_n,  # the units this row is compared among (a behaviour's: not yet successful)
     }
 
 
