@@ -1,20 +1,24 @@
 """Hypothesis verdicts: the same error control for support and refutation, each checked against an independent
-computation (statsmodels, scipy, the hand formula), wording, confounding, privacy."""
+computation (statsmodels, scipy, the hand formula), wording, confounding, privacy and the CLI command."""
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 from statsmodels.stats import proportion as smp
 from statsmodels.stats.contingency_tables import StratifiedTable
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
 from segworkshop import DataError, Workshop, display, stats
+from segworkshop.cli import main
 from segworkshop.hypotheses import (
     SHOWN,
     Hypothesis,
@@ -25,6 +29,7 @@ from segworkshop.hypotheses import (
     ratio_score_p,
     shareable,
 )
+from segworkshop.journal import Journal
 
 T0 = pd.Timestamp("2026-01-05")
 
@@ -359,3 +364,56 @@ def test_small_groups_are_hidden_in_what_is_shared():
     assert "fewer than 10 units (hidden)" in page and "Tiny &lt;b&gt;" in page and "<th>group units</th>" in page
     assert "2.0%" not in page  # nothing of tiny's 50% (or its share) leaks; sizes of a and b are shown
     assert "400" in page and "500" in page
+
+
+# --------------------------------------------------------------------------- point 5: the command
+
+
+def _add(folder: Path) -> None:
+    j = Journal(folder)
+    j.add("hypotheses", "Ana", {"segment": "channel", "value": "email", "direction": "more", "text": "Email buys more"})
+    j.add("hypotheses", "Bo", {"segment": "platform", "value": "android", "versus": "web", "direction": "less"})
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_cli_hypotheses_json_contract(small_workshop: Path):
+    _add(small_workshop.parent)
+    out = run("hypotheses", str(small_workshop.parent), "--format", "json")
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert list(data) == ["family", "correction", "alpha", "privacy_min_units", "rows"]
+    assert (data["family"], data["correction"], data["privacy_min_units"]) == (2, "fdr_bh", 10)
+    keys = [
+        "author", "text", "segment", "value", "versus", "direction", "units_a", "units_b", "rate_a", "rate_b",
+        "lift", "lift_ci_low", "lift_ci_high", "ci_level", "q_value", "verdict", "explanation", "hidden",
+    ]  # fmt: skip
+    assert all(list(r) == keys for r in data["rows"])
+    email = data["rows"][0]
+    assert email["author"] == "Ana" and email["versus"] == "the rest" and email["verdict"] == "supported"
+    assert isinstance(email["units_a"], int) and email["units_a"] + email["units_b"] == 600
+    # exactly what the report shows: check_hypotheses on the session, through shareable
+    from segworkshop.session import Session
+
+    s = Session(small_workshop.parent)
+    expected = shareable(check_hypotheses(s.workshop, s.hypotheses()))
+    assert [r["explanation"] for r in data["rows"]] == list(expected.explanation)
+    assert [r["q_value"] for r in data["rows"]] == pytest.approx(list(expected.q_value))
+
+
+def test_cli_hypotheses_table_csv_empty_and_errors(small_workshop: Path):
+    empty = run("hypotheses", str(small_workshop))
+    assert empty.exit_code == 0 and "No hypotheses in the journal yet" in empty.output
+    assert json.loads(run("hypotheses", str(small_workshop), "--format", "json").stdout)["rows"] == []
+    _add(small_workshop.parent)
+    table = run("hypotheses", str(small_workshop))
+    assert table.exit_code == 0
+    assert "1. Ana: channel = email succeed more than the rest" in table.output
+    assert "Benjamini–Hochberg over all of them" in table.output and "verdict: supported" in table.output
+    csv = run("hypotheses", str(small_workshop), "--format", "csv")
+    assert csv.output.splitlines()[0] == ",".join([*SHOWN, "hidden"]) and len(csv.output.splitlines()) == 3
+    Journal(small_workshop.parent).add("hypotheses", "Cy", {"segment": "channel", "value": "emial"})
+    bad = run("hypotheses", str(small_workshop))
+    assert bad.exit_code == 2 and "Did you mean 'email'" in bad.output and "Traceback" not in bad.output
