@@ -225,6 +225,46 @@ def discover(workshop: Path, max_rows: int, fmt: str) -> None:
         click.echo(f"not scanned: {event} ({why})")
 
 
+@main.command()
+@click.argument("workshop", type=click.Path(path_type=Path), default="workshop.yaml")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@_friendly
+def hypotheses(workshop: Path, fmt: str) -> None:
+    """The session's hypotheses from the journal, with their numbers and verdicts, as the report shows them.
+
+    One family: q-values by Benjamini-Hochberg over every hypothesis, for support and refutation alike; groups
+    under the privacy threshold are hidden.
+    """
+    from .compare import json_rows
+    from .hypotheses import CORRECTIONS, SHOWN, check_hypotheses, shareable
+    from .session import Session
+
+    session = Session(workshop)
+    entered = session.hypotheses()
+    if not entered:
+        message = f"No hypotheses in the journal yet ({session.journal.root}): add them in step 04_hypotheses."
+        if fmt == "json":
+            click.echo(json.dumps({"family": 0, "rows": []}, indent=2))
+        elif fmt == "csv":
+            click.echo(",".join([*SHOWN, "hidden"]))
+        click.echo(message, err=fmt != "table")
+        return
+    df = check_hypotheses(session.workshop, entered)
+    shown = shareable(df)
+    a = shown.attrs
+    if fmt == "json":
+        header = {k: a[k] for k in ("family", "correction", "alpha", "privacy_min_units")}
+        click.echo(json.dumps({**header, "rows": json_rows(shown, list(SHOWN))}, indent=2))
+    elif fmt == "csv":
+        click.echo(shown.to_csv(index=False), nl=False)
+    else:
+        click.echo(
+            f"{a['family']} hypotheses; q-values: {CORRECTIONS[a['correction']]} over all of them, for support and "
+            f"refutation alike (alpha {a['alpha']}); groups under {a['privacy_min_units']} units hidden.\n"
+        )
+        click.echo(_format_hypotheses(shown))
+
+
 @main.command("sample-size")
 @click.option("--baseline", type=float, required=True, help="Current success rate, e.g. 0.2.")
 @click.option("--target", type=float, default=None, help="Rate to detect, e.g. 0.25.")
@@ -402,6 +442,35 @@ def _format_comparison(df: Any) -> str:
         if r.get("strata"):
             lines.append(f"{'':<16} ↳ {r['strata']}")
     return "\n".join(lines)
+
+
+def _format_hypotheses(df: Any) -> str:
+    from .hypotheses import level_text
+
+    def pct(v: Any, signed: bool = False) -> str:
+        if v != v:  # nan: hidden or undefined
+            return "—"
+        if abs(v) == float("inf"):
+            return "unbounded"
+        return f"{v:+.1%}" if signed else f"{v:.1%}"
+
+    how = {"more": "more", "less": "less", "different": "differently"}
+    blocks = []
+    for i, r in enumerate(df.to_dict("records"), 1):
+        who = f"{r['author']}: " if r["author"] else ""
+        said = f' "{r["text"]}"' if r["text"] else ""
+        lines = [f"{i}. {who}{r['segment']} = {r['value']} succeed {how[r['direction']]} than {r['versus']}{said}"]
+        if not r["hidden"]:
+            units = "hidden" if r["units_a"] is None else f"{r['units_a']:,} vs {r['units_b']:,}"
+            q = "< 0.0001" if r["q_value"] < 1e-4 else f"{r['q_value']:.2g}"
+            lines.append(
+                f"   units {units} · rate {pct(r['rate_a'])} vs {pct(r['rate_b'])} · lift {pct(r['lift'], True)} "
+                f"[{pct(r['lift_ci_low'], True)}, {pct(r['lift_ci_high'], True)}] ({level_text(r['ci_level'])}) · q {q}"
+            )
+        lines.append(f"   verdict: {r['verdict']}")
+        lines.append(f"   why: {r['explanation']}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
 
 
 def _format_table(df: Any) -> str:

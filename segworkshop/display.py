@@ -166,27 +166,24 @@ def comparison(result: Any, interactive: bool, title: str = "Success rate by seg
         text(note, "warn")
 
 
-def hypotheses(df: pd.DataFrame) -> None:
+def hypotheses(df: pd.DataFrame, min_units: int | None = None) -> None:
+    """check_hypotheses()'s rows as a shared report shows them (see :func:`segworkshop.hypotheses.shareable`):
+    group sizes, the interval matched to each decision, and no numbers for groups under the privacy threshold."""
+    from .hypotheses import CORRECTIONS, SHOWN, level_text, shareable
+
     if df.empty:
         text("No hypotheses entered yet.")
         return
-    table(
-        df,
-        {
-            "author": "who",
-            "text": "hypothesis",
-            "segment": "segment",
-            "value": "group",
-            "versus": "versus",
-            "direction": "succeeds",
-            "rate_a": "group rate",
-            "rate_b": "versus rate",
-            "lift": "lift",
-            "q_value": "q",
-            "verdict": "verdict",
-            "explanation": "why",
-        },
-    )
+    shown = shareable(df, min_units)
+    shown["ci_level"] = [level_text(v) if pd.notna(v) else None for v in shown["ci_level"]]
+    a = df.attrs
+    if a:
+        text(
+            f"q-values: {CORRECTIONS.get(a['correction'], a['correction'])} over all {a['family']} hypotheses, for "
+            f"support and for refutation alike (alpha {a['alpha']}); groups under {shown.attrs['privacy_min_units']} "
+            "units are hidden."
+        )
+    table(shown, SHOWN)
 
 
 def validation(report: Any) -> None:
