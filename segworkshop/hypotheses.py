@@ -56,8 +56,9 @@ import numpy as np
 import pandas as pd
 
 from . import stats
-from .compare import resolve_segments, segment_counts, suppress_small
+from .compare import SegmentCounts, count_segments, resolve_segments, segment_counts, suppress_small
 from .errors import DataError, SegworkshopError, did_you_mean, listing
+from .population import landmark_sentence, population, require_window
 from .segments import MISSING, segment_table
 
 DIRECTIONS = ("more", "less", "different")
@@ -89,6 +90,9 @@ SHOWN = {
     "q_value": "q",
     "verdict": "verdict",
     "explanation": "why",
+    "compares": "what it compares (behaviour)",
+    "left_out_too_recent": "left out: too recent",
+    "left_out_succeeded_in_window": "left out: succeeded in the window",
 }
 
 
@@ -136,6 +140,7 @@ def check_hypotheses(
         return pd.DataFrame()
     if correction not in CORRECTIONS:
         raise DataError(f"correction {correction!r} is not one of {', '.join(CORRECTIONS)}.")
+    require_window(ws, "testing hypotheses")
     specs = [resolve_segments(ws, [h.segment])[0] for h in hypotheses]
     for h in hypotheses:
         if h.direction != "more" and h.meaningful >= 1:
@@ -144,7 +149,9 @@ def check_hypotheses(
                 "give the expected change as a share, e.g. 0.2 for 20%."
             )
     strata = _strata_segments(ws)
-    singles, pairs = _counts(ws, list({s.name: s for s in [*specs, *strata]}.values()))
+    counted = _counts(ws, list({s.name: s for s in [*specs, *strata]}.values()))
+    singles, pairs = counted.singles, counted.pairs
+    pop = population(ws)
     min_units = ws.config.privacy_min_units
     rows = []
     for h, seg in zip(hypotheses, specs, strict=True):
@@ -156,6 +163,21 @@ def check_hypotheses(
         else:
             nb, xb = int(part.loc[h.versus, "units"]), int(part.loc[h.versus, "successes"])
         row = _numbers(h, seg.name, na, xa, nb, xb)
+        # the units this comparison leaves out, and why (a reader can recount)
+        row["left_out_too_recent"] = pop.too_recent
+        row["left_out_succeeded_in_window"] = counted.left_out.get(seg.name, {}).get("units", 0)
+        row["compares"] = (
+            landmark_sentence(
+                seg,
+                h.value,
+                xa / na if na else math.nan,
+                xb / nb if nb else math.nan,
+                ws.unit,
+                ws.config.success.within_days,
+            )
+            if seg.behavioural and na
+            else ""
+        )
         row["small"] = na < min_units or nb < min_units
         protected = set(suppress_small(part.reset_index().assign(segment=seg.name), min_units).query("hidden").value)
         row["counts_hidden"] = row["small"] or h.value in protected or (h.versus is not None and h.versus in protected)
@@ -193,9 +215,10 @@ def check_hypotheses(
 # --------------------------------------------------------------------------- counting (the one place)
 
 
-def _counts(ws: Any, segments: list[Any]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """Units and successes per value of each segment, and per pair of segments (the strata), in one query."""
-    return segment_counts(segment_table(ws, segments), [s.name for s in segments], with_pairs=len(segments) > 1)
+def _counts(ws: Any, segments: list[Any]) -> SegmentCounts:
+    """Units and successes per value of each segment, per pair of segments (the strata), and the units a
+    behaviour leaves out at its landmark, in one query (the population rules: population.py)."""
+    return count_segments(segment_table(ws, segments), [s.name for s in segments], with_pairs=len(segments) > 1)
 
 
 def _strata_segments(ws: Any) -> list[Any]:
@@ -529,6 +552,7 @@ def shareable(df: pd.DataFrame, min_units: int | None = None) -> pd.DataFrame:
     note = f"fewer than {limit} units (hidden)"
     out["verdict"] = out["verdict"].where(~small, "hidden")
     out["explanation"] = out["explanation"].where(~small, note)
+    out["compares"] = out["compares"].where(~small, "")  # it quotes the rates
     protects = counts_hidden & ~small
     out.loc[protects, "explanation"] = out.loc[protects, "explanation"] + (
         f" (Group sizes hidden: with the other tables they would reveal a group of fewer than {limit} units.)"

@@ -12,10 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from scipy.stats import fisher_exact
 from statsmodels.stats import proportion as smp
 from statsmodels.stats.contingency_tables import StratifiedTable
 from statsmodels.stats.multitest import multipletests
-from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
+from statsmodels.stats.proportion import confint_proportions_2indep
 
 from segworkshop import DataError, Workshop, display, stats
 from segworkshop.cli import main
@@ -149,7 +150,7 @@ def test_ratio_score_interval_inverts_the_test_and_matches_statsmodels(table):
 
 def test_audit_table_alone_is_supported(audit_ws):
     (r,) = check_hypotheses(audit_ws, [Hypothesis("g", "a", versus="b")]).to_dict("records")
-    assert r["p_value"] == pytest.approx(proportions_ztest([4200, 4000], [20000, 20000])[1])
+    assert r["p_value"] == pytest.approx(fisher_exact([[4200, 15800], [4000, 16000]])[1])
     assert r["verdict"] == "supported" and r["ci_level"] == pytest.approx(0.95)
     ref = confint_proportions_2indep(4200, 20000, 4000, 20000, compare="ratio", method="score", alpha=0.05)
     assert (r["lift_ci_low"], r["lift_ci_high"]) == pytest.approx((ref[0] - 1, ref[1] - 1), rel=1e-6)
@@ -388,12 +389,14 @@ def test_cli_hypotheses_json_contract(small_workshop: Path):
     assert (data["family"], data["correction"], data["privacy_min_units"]) == (2, "fdr_bh", 10)
     keys = [
         "author", "text", "segment", "value", "versus", "direction", "units_a", "units_b", "rate_a", "rate_b",
-        "lift", "lift_ci_low", "lift_ci_high", "ci_level", "q_value", "verdict", "explanation", "hidden",
+        "lift", "lift_ci_low", "lift_ci_high", "ci_level", "q_value", "verdict", "explanation", "compares",
+        "left_out_too_recent", "left_out_succeeded_in_window", "hidden",
     ]  # fmt: skip
     assert all(list(r) == keys for r in data["rows"])
     email = data["rows"][0]
     assert email["author"] == "Ana" and email["versus"] == "the rest" and email["verdict"] == "supported"
-    assert isinstance(email["units_a"], int) and email["units_a"] + email["units_b"] == 600
+    judged = Workshop.load(small_workshop).baseline()["units"]  # units whose success window has closed
+    assert isinstance(email["units_a"], int) and email["units_a"] + email["units_b"] == judged
     # exactly what the report shows: check_hypotheses on the session, through shareable
     from segworkshop.session import Session
 
