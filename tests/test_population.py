@@ -223,3 +223,16 @@ def test_comparisons_without_a_window_refuse_and_propose_one():
     for run in (lambda: compare(ws), lambda: trend(ws), lambda: discover(ws)):
         with pytest.raises(DataError, match=rf"needs a success window.*within_days: {proposal}"):
             run()
+
+
+def test_discover_with_nothing_but_the_success_event_says_so():
+    events = pd.DataFrame(
+        {
+            "user_id": ["a", "b", "c"],
+            "event": "purchase",
+            "timestamp": pd.to_datetime(["2026-01-01", "2026-01-02", "2026-03-01"]),
+        }
+    )
+    ws = Workshop.from_dict({"data": {"events": events}, "success": {"event": "purchase", "within_days": 14}})
+    with pytest.raises(DataError, match="nothing to scan.*no event besides the success definition"):
+        discover(ws)
