@@ -234,5 +234,5 @@ def test_discover_with_nothing_but_the_success_event_says_so():
         }
     )
     ws = Workshop.from_dict({"data": {"events": events}, "success": {"event": "purchase", "within_days": 14}})
-    with pytest.raises(DataError, match="nothing to scan.*no event besides the success definition"):
+    with pytest.raises(DataError, match=r"nothing to scan.*no event besides the success definition"):
         discover(ws)
