@@ -85,6 +85,7 @@ class Comparison:
     correction: str = "fdr_bh"
     population: Population | None = None
     left_out: dict[str, dict[str, int]] = field(default_factory=dict)  # behaviour segment -> left out at its landmark
+    family_note: str = ""  # set when a session ledger gave the q-values (ledger.py)
 
     @property
     def comparisons(self) -> int:

@@ -56,6 +56,7 @@ class Discovery:
     excluded_events: dict[str, str] = field(default_factory=dict)  # event -> why it was not scanned
     population: Population | None = None
     left_out: dict[str, dict[str, int]] = field(default_factory=dict)  # behaviour -> units left out at its landmark
+    family_note: str = ""  # set when a session ledger gave the q-values (ledger.py)
 
     def to_dict(self, max_rows: int | None = None) -> dict[str, Any]:
         rows = self.rows if max_rows is None else self.rows.head(max_rows)

@@ -131,9 +131,13 @@ def check_hypotheses(
     correction: str = "fdr_bh",
     alpha: float = stats.ALPHA,
     power: float = 0.8,
+    others: Sequence[float] = (),
 ) -> pd.DataFrame:
     """One row per hypothesis with the numbers, both q-values, the interval and the verdict (module docstring).
 
+    ``others``: the p-values of the session's other comparisons (the ledger without these hypotheses,
+    ledger.py). The support test is then corrected over all of them together, and the refutation tests over a
+    family of the same size (the others counted as p = 1: they make no refutation claim).
     ``df.attrs`` holds the family size, the correction, alpha, the matched levels and the privacy threshold.
     """
     if not hypotheses:
@@ -188,13 +192,17 @@ def check_hypotheses(
         ]
         rows.append(row)
     df = pd.DataFrame(rows)
-    m = len(df)
-    df["q_value"] = stats.adjust(df["p_value"].to_numpy(), correction)
-    df["q_refute"] = stats.adjust(df["p_refute"].to_numpy(), correction)
+    k = len(df)
+    rest = np.asarray(list(others), dtype=float)
+    q_all = stats.adjust(np.concatenate([df["p_value"].to_numpy(dtype=float), rest]), correction)
+    q_ref_all = stats.adjust(np.concatenate([df["p_refute"].to_numpy(dtype=float), np.ones(len(rest))]), correction)
+    m = len(q_all)
+    df["q_value"] = q_all[:k]
+    df["q_refute"] = q_ref_all[:k]
     df["correction"] = correction
-    support_level = matched_level(df["q_value"].to_numpy(), correction, alpha)
-    refute_level = matched_level(df["q_refute"].to_numpy(), correction, alpha)
-    need = needed_level(df["q_value"].to_numpy(), correction, alpha)
+    support_level = matched_level(q_all, correction, alpha)
+    refute_level = matched_level(q_ref_all, correction, alpha)
+    need = needed_level(q_all, correction, alpha)
     out = [_decide(r, alpha, support_level, refute_level, need, power, ws.unit) for r in df.to_dict("records")]
     for key in out[0]:
         df[key] = [o[key] for o in out]
