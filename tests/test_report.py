@@ -14,6 +14,7 @@ import subprocess
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from segworkshop import report
@@ -139,7 +140,10 @@ def test_index_has_readout_steps_and_metadata(built):
         assert f'href="{step.page}"' in index
     assert "Readout" in index and "Email nurture" in index
     summary = json.loads((result.out / "summary.json").read_text())
-    assert summary["baseline"]["units"] == 600
+    # mature users only: a 14-day window closed by the last event (censoring, population.py)
+    events = pd.read_csv(yaml.parent / "events.csv", parse_dates=["timestamp"])
+    start = events.groupby("user_id").timestamp.min()
+    assert summary["baseline"]["units"] == (start + pd.Timedelta(days=14) <= events.timestamp.max()).sum() < 600
 
 
 def test_charts_are_inline_svg_one_per_chart(built):
