@@ -6,7 +6,11 @@
   CSS inline: no script, no CDN, no font or image fetched from anywhere, so a page opens offline, anywhere;
 * a failing notebook does not stop the others: its page and the index say which step failed and why;
 * ``index.html`` puts the readout first, links every step, says when and on what data the report ran, and what
-  changed since the previous run (baseline and per-segment rates, with whether each change is beyond noise).
+  changed since the previous run: computed by :mod:`segworkshop.changes` (the units whose success window closed
+  since the previous run's data end against the units that run judged, baseline and every segment value,
+  Benjamini–Hochberg over all rows), or why the runs cannot be compared; this module only renders it;
+* ``summary.json`` records the run for the next one (:func:`segworkshop.changes.record`: data end, definition
+  and fingerprint, counts with groups under the privacy threshold left out) and the changes shown.
 
 Why SVG and not inline JavaScript: vega + vega-lite + vega-embed inlined weigh about 1 MB per page; a chart as
 SVG weighs a few kB, draws without running anything, prints, and survives any mail filter. Tooltips are the
@@ -25,10 +29,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .errors import ConfigError, first_line
+
+if TYPE_CHECKING:
+    from .changes import Changes
 
 NOTEBOOKS = Path(__file__).resolve().parent / "notebooks"  # package data: in the wheel too
 SUMMARY = "summary.json"
@@ -119,10 +126,10 @@ def run(
     else:
         steps = [one(b) for b in books]
     result = RunResult(out=out, started=started.isoformat(timespec="seconds"), steps=steps)
-    summary = _summary(yaml, result)
-    previous = _previous_summary(out, summary["workshop"])
+    previous = _previous_summary(out, str(yaml))
+    summary, changed = _summary(yaml, result, previous)
     (out / SUMMARY).write_text(json.dumps(summary, indent=1, default=str))
-    _write_index(out, config.title, summary, previous, result)
+    _write_index(out, config.title, summary, previous, changed, result)
     say(f"wrote {out / 'index.html'}")
     return result
 
@@ -222,9 +229,10 @@ def _page(title: str, body: str, nav: bool) -> str:
 # --------------------------------------------------------------------------- summary and changes
 
 
-def _summary(yaml: Path, result: RunResult) -> dict[str, Any]:
-    """The numbers the index compares between runs: baseline and every segment value's counts."""
-    from .compare import compare
+def _summary(yaml: Path, result: RunResult, previous: dict[str, Any] | None) -> tuple[dict[str, Any], Changes | None]:
+    """What summary.json records of this run (changes.record: data end, definition, privacy-safe counts) and
+    the changes since ``previous`` (changes.since); both computed in segworkshop.changes."""
+    from .changes import record, since
     from .engine import describe as describe_engine
     from .session import Session
     from .sources import describe_source
@@ -241,18 +249,18 @@ def _summary(yaml: Path, result: RunResult) -> dict[str, Any]:
         "success": session.config.success.describe(),
         "steps": [asdict(s) for s in result.steps],
     }
+    changed = None
     try:
-        b = ws.baseline()
-        summary["baseline"] = {k: b[k] for k in ("units", "successes", "rate")}
-        rows = compare(ws, strata=False).rows
-        summary["segments"] = [
-            {"segment": r.segment, "value": r.value, "units": int(r.units), "successes": int(r.successes)}
-            for r in rows.itertuples()
-            if r.units >= session.config.privacy_min_units
-        ]
+        summary.update(record(ws))
     except Exception as exc:  # the data itself is broken: the steps' pages say why; the index still renders
         summary["error"] = first_line(str(exc))
-    return summary
+        return summary, None
+    try:
+        changed = since(ws, previous)
+        summary["changes"] = changed.to_dict()
+    except Exception as exc:
+        summary["changes"] = {"status": "error", "message": first_line(str(exc))}
+    return summary, changed
 
 
 def _previous_summary(out: Path, workshop: str) -> dict[str, Any] | None:
@@ -270,46 +278,9 @@ def _previous_summary(out: Path, workshop: str) -> dict[str, Any] | None:
     return max(earlier, key=lambda s: s.get("started", "")) if earlier else None
 
 
-def changes(previous: dict[str, Any] | None, current: dict[str, Any]) -> list[dict[str, Any]]:
-    """Baseline and per-segment rates now vs the previous run, with a two-proportion test of the change.
-
-    The two runs usually share units (fresh data extends the old), so the test treats them as independent
-    samples: an approximation that overstates the noise when the overlap is large. Changes are flagged
-    "beyond noise" when p < 0.05.
-    """
-    from .stats import difference_interval, two_proportion_test
-
-    if not previous or "baseline" not in previous or "baseline" not in current:
-        return []
-    rows = []
-    pairs = [("baseline", "", previous["baseline"], current["baseline"])]
-    before = {(s["segment"], s["value"]): s for s in previous.get("segments", [])}
-    for s in current.get("segments", []):
-        if (s["segment"], s["value"]) in before:
-            pairs.append((s["segment"], s["value"], before[(s["segment"], s["value"])], s))
-    for segment, value, old, new in pairs:
-        x0, n0, x1, n1 = old["successes"], old["units"], new["successes"], new["units"]
-        if not n0 or not n1:
-            continue
-        test = two_proportion_test(x1, n1, x0, n0)
-        low, high = difference_interval(x1, n1, x0, n0)
-        rows.append(
-            {
-                "segment": segment or "baseline",
-                "value": value,
-                "before": x0 / n0,
-                "now": x1 / n1,
-                "change": x1 / n1 - x0 / n0,
-                "ci_low": low,
-                "ci_high": high,
-                "p_value": test.p_value,
-                "beyond_noise": test.p_value < 0.05,
-            }
-        )
-    return rows
-
-
-def _write_index(out: Path, title: str, summary: dict, previous: dict | None, result: RunResult) -> None:
+def _write_index(
+    out: Path, title: str, summary: dict, previous: dict | None, changed: Changes | None, result: RunResult
+) -> None:
     esc = html.escape
     parts = [f"<h1>{esc(title)}</h1>"]
     parts.append(
@@ -330,18 +301,7 @@ def _write_index(out: Path, title: str, summary: dict, previous: dict | None, re
         status = '<span class="ok">ok</span>' if s.ok else '<span class="bad">failed</span>'
         parts.append(f'<li><a href="{esc(s.page)}">{esc(s.title)}</a> — {status}</li>')
     parts.append("</ol>")
-    rows = changes(previous, summary)
-    if previous is not None:
-        parts.append(f"<h2>Since the previous run ({esc(str(previous.get('started', '?')))})</h2>")
-        if rows:
-            parts.append(_changes_table(rows))
-            parts.append(
-                '<p class="meta">Beyond noise: p &lt; 0.05 in a two-proportion test treating both runs as '
-                "independent samples (they overlap when fresh data extends the old, which makes this test "
-                "conservative).</p>"
-            )
-        else:
-            parts.append("<p>No comparable numbers in the previous run.</p>")
+    parts.append(_changes_section(summary, previous, changed))
     readout = next((s for s in result.steps if s.notebook.endswith("readout") and s.ok), None)
     if readout:
         body = (out / readout.page).read_text(encoding="utf-8")
@@ -350,22 +310,79 @@ def _write_index(out: Path, title: str, summary: dict, previous: dict | None, re
     (out / "index.html").write_text(_page(title, "".join(parts), nav=False), encoding="utf-8")
 
 
-def _changes_table(rows: list[dict[str, Any]]) -> str:
+def _changes_section(summary: dict, previous: dict | None, changed: Changes | None) -> str:
+    """The "since the previous run" section: the table and exactly what it compares, or why there is none."""
+    esc = html.escape
+    if previous is None:
+        return "<h2>Since the previous run</h2><p>No earlier report of this workshop next to this one: changes start with the next run.</p>"
+    parts = [f"<h2>Since the previous run ({esc(str(previous.get('started', '?')))})</h2>"]
+    if changed is None:
+        why = summary.get("changes", {}).get("message") or summary.get("error") or "the data could not be analysed"
+        parts.append(f"<p>Changes could not be computed: {esc(why)}</p>")
+        return "".join(parts)
+    if not changed.compared:
+        parts.append(f"<p>{esc(changed.message)}</p>")
+        return "".join(parts)
+    parts.append(f"<p>{esc(changed.message)}</p>")
+    parts.append(_changes_table(changed))
+    hidden = changed.hidden_comparisons
+    also = f", {hidden} of them hidden above for privacy" if hidden else ""
+    skipped = (
+        f" Cohort segments ({esc(', '.join(changed.skipped_segments))}) are not compared: the new and earlier "
+        "cohorts are themselves split by start date."
+        if changed.skipped_segments
+        else ""
+    )
+    parts.append(
+        '<p class="meta">The two groups share no unit, and the earlier cohorts\' outcomes were final by the '
+        "previous run's data end (their success windows had closed), so success windows maturing on the same units cannot "
+        "show up here as a change. Both groups are counted on this run's data, among units whose success window "
+        "has closed; for a behaviour segment, among units not yet successful at the end of its window (as in the "
+        "segment step). Each row: Fisher's exact test (two-sided) of the new cohort's rate against the earlier "
+        "cohorts' rate; 95% CI: Newcombe's interval for the difference, new minus earlier (not adjusted for "
+        f"multiplicity). q: Benjamini–Hochberg over all {changed.comparisons} comparisons computed (the baseline "
+        f"and every segment value with {esc(changed.unit)}s in both cohorts{also}); beyond noise means "
+        f"q ≤ {changed.alpha:g}. Rows with fewer than {changed.min_units} {esc(changed.unit)}s in either cohort are "
+        "hidden, and a second row of the same segment when only one would be. A change says that the newest "
+        f"{esc(changed.unit)}s differ from the earlier ones, not why (a campaign, a season and a product change "
+        f"look alike here).{skipped}</p>"
+    )
+    for note in changed.notes:
+        parts.append(f'<p class="meta">{esc(note)}</p>')
+    return "".join(parts)
+
+
+def _changes_table(changed: Changes) -> str:
     esc = html.escape
 
-    def pct(v: float) -> str:
+    def pct(v: Any) -> str:
         return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.1%}"
 
+    def pts(v: Any) -> str:
+        return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v * 100:+.1f}"
+
+    def num(v: Any) -> str:
+        return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.2g}"
+
     out = [
-        "<table><tr><th>segment</th><th>value</th><th>before</th><th>now</th><th>change</th>"
-        "<th>95% CI</th><th>beyond noise?</th></tr>"
+        "<table><tr><th>segment</th><th>value</th><th>earlier cohorts</th><th>new cohort</th><th>change</th>"
+        "<th>95% CI</th><th>p</th><th>q (BH)</th><th>beyond noise?</th></tr>"
     ]
-    for r in rows:
-        flag = '<span class="bad">yes</span>' if r["beyond_noise"] else "no"
+    hidden_note = f"fewer than {changed.min_units} {changed.unit}s in a cohort (hidden)"
+    for r in changed.shareable().to_dict("records"):
+        label = f"<td>{esc(str(r['segment']))}</td><td>{esc(str(r['value']))}</td>"
+        if r["hidden"]:
+            out.append(f'<tr>{label}<td colspan="7" class="meta">{esc(hidden_note)}</td></tr>')
+            continue
+        if math.isnan(r["p_value"]):
+            flag = "not in both cohorts"
+        else:
+            flag = '<span class="bad">yes</span>' if r["beyond_noise"] else "no"
         out.append(
-            f"<tr><td>{esc(str(r['segment']))}</td><td>{esc(str(r['value']))}</td><td>{pct(r['before'])}</td>"
-            f"<td>{pct(r['now'])}</td><td>{r['change'] * 100:+.1f} pts</td>"
-            f"<td>[{r['ci_low'] * 100:+.1f}, {r['ci_high'] * 100:+.1f}]</td><td>{flag}</td></tr>"
+            f"<tr>{label}<td>{pct(r['earlier_rate'])} of {int(r['earlier_units']):,}</td>"
+            f"<td>{pct(r['new_rate'])} of {int(r['new_units']):,}</td><td>{pts(r['change'])} pts</td>"
+            f"<td>[{pts(r['ci_low'])}, {pts(r['ci_high'])}]</td><td>{num(r['p_value'])}</td>"
+            f"<td>{num(r['q_value'])}</td><td>{flag}</td></tr>"
         )
     out.append("</table>")
     return "".join(out)

@@ -11,11 +11,13 @@ import os
 import re
 import shutil
 import subprocess
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from segworkshop import Workshop, report
+from segworkshop import report
 from segworkshop.journal import Journal
 
 pytestmark = pytest.mark.e2e
@@ -138,7 +140,10 @@ def test_index_has_readout_steps_and_metadata(built):
         assert f'href="{step.page}"' in index
     assert "Readout" in index and "Email nurture" in index
     summary = json.loads((result.out / "summary.json").read_text())
-    assert summary["baseline"]["units"] == Workshop.load(yaml).baseline()["units"]  # closed windows only
+    # mature users only: a 14-day window closed by the last event (censoring, population.py)
+    events = pd.read_csv(yaml.parent / "events.csv", parse_dates=["timestamp"])
+    start = events.groupby("user_id").timestamp.min()
+    assert summary["baseline"]["units"] == (start + pd.Timedelta(days=14) <= events.timestamp.max()).sum() < 600
 
 
 def test_charts_are_inline_svg_one_per_chart(built):
@@ -162,15 +167,33 @@ def test_small_groups_are_hidden(built):
 
 
 def test_second_run_shows_changes(built):
+    """Runs compare disjoint cohorts split at the previous run's data end (segworkshop.changes); the same data
+    again has no new cohort, and a previous run whose data ended three weeks earlier gets a corrected table."""
     yaml, first = built
+    before = json.loads((first.out / "summary.json").read_text())
+    assert before["changes"]["status"] == "no previous run"
+    assert before["data_end"] and len(before["fingerprint"]) == 16
+    assert before["definition"]["success"] == "purchase within 14 days (from first event)"
     second = report.run(yaml, yaml.parent / "reports" / "second", only=["08"])
     index = (second.out / "index.html").read_text(encoding="utf-8")
-    assert "Since the previous run" in index
-    assert "beyond noise?" in index
-    rows = report.changes(
-        json.loads((first.out / "summary.json").read_text()), json.loads((second.out / "summary.json").read_text())
-    )
-    assert rows[0]["segment"] == "baseline" and rows[0]["change"] == 0 and not rows[0]["beyond_noise"]
+    assert "Since the previous run" in index and "there is no new cohort to compare yet" in index
+    assert json.loads((second.out / "summary.json").read_text())["changes"]["status"] == "no new cohort"
+
+    # a previous run of the same workshop whose data ended three weeks before this data's end
+    earlier = dict(before, started="9999-01-01T00:00:00+00:00")  # the latest earlier report
+    earlier.pop("baseline")  # its counts would be of the full data, not of the earlier windows
+    end = datetime.fromisoformat(before["data_end"])
+    earlier["data_end"] = (end - timedelta(days=21)).isoformat()
+    (yaml.parent / "reports" / "earlier").mkdir()
+    (yaml.parent / "reports" / "earlier" / "summary.json").write_text(json.dumps(earlier))
+    third = report.run(yaml, yaml.parent / "reports" / "third", only=["08"])
+    index = (third.out / "index.html").read_text(encoding="utf-8")
+    block = json.loads((third.out / "summary.json").read_text())["changes"]
+    assert block["status"] == "compared" and block["comparisons"] > 1
+    assert "beyond noise?" in index and "q (BH)" in index
+    assert f"Benjamini–Hochberg over all {block['comparisons']} comparisons computed" in index
+    assert all(min(r["new_units"], r["earlier_units"]) >= 10 for r in block["rows"])
+    assert block["rows"][0]["segment"] == "baseline"
 
 
 def test_a_broken_notebook_leaves_the_rest_intact(built, tmp_path):
