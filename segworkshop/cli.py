@@ -232,11 +232,12 @@ def discover(workshop: Path, max_rows: int, fmt: str) -> None:
 def hypotheses(workshop: Path, fmt: str) -> None:
     """The session's hypotheses from the journal, with their numbers and verdicts, as the report shows them.
 
-    One family: q-values by Benjamini-Hochberg over every hypothesis, for support and refutation alike; groups
-    under the privacy threshold are hidden.
+    q-values as in the report: Benjamini-Hochberg over every comparison of the session (the ledger: dashboard,
+    hypotheses, exploration, discover, tipping points, unsuccessful users); groups under the privacy threshold
+    are hidden.
     """
     from .compare import json_rows
-    from .hypotheses import CORRECTIONS, SHOWN, check_hypotheses, shareable
+    from .hypotheses import SHOWN, family_text, shareable
     from .session import Session
 
     session = Session(workshop)
@@ -249,7 +250,7 @@ def hypotheses(workshop: Path, fmt: str) -> None:
             click.echo(",".join([*SHOWN, "hidden"]))
         click.echo(message, err=fmt != "table")
         return
-    df = check_hypotheses(session.workshop, entered)
+    df = session.check_hypotheses()
     shown = shareable(df)
     a = shown.attrs
     if fmt == "json":
@@ -259,8 +260,7 @@ def hypotheses(workshop: Path, fmt: str) -> None:
         click.echo(shown.to_csv(index=False), nl=False)
     else:
         click.echo(
-            f"{a['family']} hypotheses; q-values: {CORRECTIONS[a['correction']]} over all of them, for support and "
-            f"refutation alike (alpha {a['alpha']}); groups under {a['privacy_min_units']} units hidden.\n"
+            f"{a['hypotheses']} hypotheses; {family_text(a)}; groups under {a['privacy_min_units']} units hidden.\n"
         )
         click.echo(_format_hypotheses(shown))
 

@@ -138,10 +138,11 @@ def comparison(result: Any, interactive: bool, title: str = "Success rate by seg
 
     shared = result.shareable()
     b = result.baseline
+    family = result.family_note or f"q-values: Benjamini–Hochberg over all {result.comparisons} rows of this table."
     text(
-        f"Baseline: {b['successes']:,} of {b['units']:,} {result.unit}s succeed ({b['rate']:.1%}). "
-        f"q-values: Benjamini–Hochberg over all {result.comparisons} rows. Success: {result.success}."
+        f"Baseline: {b['successes']:,} of {b['units']:,} {result.unit}s succeed ({b['rate']:.1%}). Success: {result.success}."
     )
+    text(family)
     notes = result.left_out_notes()
     if notes["too_recent_note"]:
         text(notes["too_recent_note"])
@@ -169,7 +170,7 @@ def comparison(result: Any, interactive: bool, title: str = "Success rate by seg
 def hypotheses(df: pd.DataFrame, min_units: int | None = None) -> None:
     """check_hypotheses()'s rows as a shared report shows them (see :func:`segworkshop.hypotheses.shareable`):
     group sizes, the interval matched to each decision, and no numbers for groups under the privacy threshold."""
-    from .hypotheses import CORRECTIONS, SHOWN, level_text, shareable
+    from .hypotheses import SHOWN, family_text, level_text, shareable
 
     if df.empty:
         text("No hypotheses entered yet.")
@@ -178,11 +179,7 @@ def hypotheses(df: pd.DataFrame, min_units: int | None = None) -> None:
     shown["ci_level"] = [level_text(v) if pd.notna(v) else None for v in shown["ci_level"]]
     a = df.attrs
     if a:
-        text(
-            f"q-values: {CORRECTIONS.get(a['correction'], a['correction'])} over all {a['family']} hypotheses, for "
-            f"support and for refutation alike (alpha {a['alpha']}); groups under {shown.attrs['privacy_min_units']} "
-            "units are hidden."
-        )
+        text(f"{family_text(a)}; groups under {shown.attrs['privacy_min_units']} units are hidden.")
     table(shown, SHOWN)
 
 

@@ -209,6 +209,7 @@ def check_hypotheses(
     df = df.drop(columns="_strata")
     df.attrs.update(
         family=m,
+        hypotheses=k,
         correction=correction,
         alpha=alpha,
         power=power,
@@ -535,6 +536,20 @@ def ratio_score_interval(x1: int, n1: int, x2: int, n2: int, alpha: float = stat
 
 
 # --------------------------------------------------------------------------- what may be shared
+
+
+def family_text(attrs: dict) -> str:
+    """What the q-values of a hypotheses table are corrected over, exactly."""
+    how = CORRECTIONS.get(attrs["correction"], attrs["correction"])
+    k, m = attrs.get("hypotheses", attrs["family"]), attrs["family"]
+    if m == k:
+        over = f"over all {m} hypotheses, for support and for refutation alike"
+    else:
+        over = (
+            f"over all {m:,} comparisons of the session ({k} hypotheses among them: the same q as on every other "
+            f"page); the refutation tests over a family of the same size"
+        )
+    return f"q-values: {how} {over} (alpha {attrs['alpha']})"
 
 
 def shareable(df: pd.DataFrame, min_units: int | None = None) -> pd.DataFrame:

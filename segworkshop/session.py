@@ -14,6 +14,7 @@ from typing import Any
 from .config import WorkshopConfig, load_config, parse_success
 from .hypotheses import Hypothesis
 from .journal import FACILITATOR, Journal
+from .ledger import Ledger
 from .prioritize import Candidate
 from .segments import Segment, parse_segments
 from .workshop import Workshop
@@ -59,6 +60,25 @@ class Session:
 
     def segments(self) -> list[Segment]:
         return parse_segments(self.config.segments)
+
+    def ledger(self) -> Ledger:
+        """Every comparison the session computes, corrected together (ledger.py): one q per comparison."""
+        from .ledger import session_ledger
+
+        return session_ledger(self)
+
+    def check_hypotheses(self) -> Any:
+        """The room's hypotheses with verdicts, their q-values from the session's ledger (as every page)."""
+        from .hypotheses import check_hypotheses
+        from .ledger import hypothesis_key
+
+        entered = self.hypotheses()
+        ws = self.workshop
+        if not entered:
+            return check_hypotheses(ws, entered)
+        ledger = self.ledger()
+        keys = [hypothesis_key(ws, h) for h in entered]
+        return check_hypotheses(ws, entered, others=ledger.others(keys))
 
     # ------------------------------------------------------------------ what the room entered
 

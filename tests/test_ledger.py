@@ -1,0 +1,88 @@
+"""The session's ledger: one correction over every comparison a session computes, one q per comparison."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.stats import fisher_exact
+from statsmodels.stats.multitest import multipletests
+
+from segworkshop.compare import compare
+from segworkshop.discover import discover
+from segworkshop.ledger import CACHE, row_key, session_ledger
+from segworkshop.segments import parse_segment
+from segworkshop.session import Session
+from segworkshop.unsuccessful import profile
+
+
+@pytest.fixture
+def session(small_workshop: Path) -> Session:
+    s = Session(small_workshop.parent)
+    s.journal.add("hypotheses", "Ana", {"segment": "channel", "value": "email", "text": "email buys more"})
+    s.journal.add("hypotheses", "Bo", {"segment": "platform", "value": "web", "versus": "ios", "text": "web > ios"})
+    s.journal.add("hypotheses", "Bo", {"segment": "searched", "value": "yes", "text": "searchers buy more"})
+    return s
+
+
+def test_q_is_bh_over_the_union_of_every_page(session):
+    ledger = session.ledger()
+    p = np.array(list(ledger.p.values()))
+    assert ledger.family == len(p) + ledger.padding and ledger.padding > 0
+    q = multipletests(np.concatenate([p, np.ones(ledger.padding)]), method="fdr_bh")[1][: len(p)]
+    assert np.allclose([ledger.q(k) for k in ledger.p], q)
+    pages = {page for where in ledger.pages.values() for page in where}
+    assert pages >= {"dashboard", "hypotheses", "discover", "unsuccessful users", "tipping points"}
+    assert "comparisons this session computed" in ledger.note()
+
+
+def test_one_comparison_has_one_q_on_every_page(session):
+    ws, ledger = session.workshop, session.ledger()
+    dashboard = ledger.apply_comparison(compare(ws)).rows.set_index(["segment", "value"])
+    email = dashboard.loc[("channel", "email"), "q_value"]
+    # the hypotheses page: "channel = email vs the rest" is the dashboard's row
+    hyps = session.check_hypotheses().set_index("text")
+    assert hyps.loc["email buys more", "q_value"] == pytest.approx(email, rel=1e-12)
+    # discover's scan: the same trait value
+    found = ledger.apply_discovery(discover(ws)).rows.set_index(["segment", "value"])
+    assert found.loc[("channel", "email"), "q_value"] == pytest.approx(email, rel=1e-12)
+    # a behaviour under two names (the dashboard's "searched", discover's "did_search", both 7 days): one entry
+    assert found.loc[("did_search", "yes"), "q_value"] == pytest.approx(dashboard.loc[("searched", "yes"), "q_value"])
+    assert hyps.loc["searchers buy more", "q_value"] == pytest.approx(dashboard.loc[("searched", "yes"), "q_value"])
+    # the unsuccessful-users profile tests the same 2x2 table, transposed: the same p, the same q
+    segs = session.segments()
+    rows = ledger.apply_profile(profile(ws, by=segs), segs).set_index(["segment", "value"])
+    assert rows.loc[("channel", "email"), "q_value"] == pytest.approx(email, rel=1e-12)
+    r = rows.loc[("channel", "email")]
+    counts = compare(ws, ["channel"], strata=False).rows.set_index("value").loc["email"]
+    fails_total = counts.compared - round(counts.rest_rate * (counts.compared - counts.units)) - counts.successes
+    table = [[int(r.unsuccessful), int(fails_total - r.unsuccessful)], [int(counts.successes), 0]]
+    table[1][1] = int(round(counts.rest_rate * (counts.compared - counts.units)))
+    assert fisher_exact(table)[1] == pytest.approx(ledger.p[row_key(segs[0], "email")], rel=1e-9)
+
+
+def test_the_q_does_not_depend_on_what_a_page_asks_for(session):
+    """On its own, a compare by one segment corrects over its rows only; in the session it is the ledger's q."""
+    ws, ledger = session.workshop, session.ledger()
+    alone = compare(ws, ["channel"]).rows.set_index("value").q_value
+    by_two = compare(ws, ["channel", "platform"]).rows.set_index(["segment", "value"]).q_value
+    assert alone["email"] != by_two[("channel", "email")]  # the old behaviour: q moved with --by
+    in_session = [ledger.apply_comparison(compare(ws, by)).rows for by in (["channel"], ["channel", "platform"])]
+    assert in_session[0].set_index("value").q_value["email"] == in_session[1].set_index(["segment", "value"]).q_value[
+        ("channel", "email")
+    ]
+
+
+def test_kept_once_per_state_and_recomputed_when_it_changes(session):
+    first = session.ledger()
+    files = list((session.folder / CACHE).glob("ledger-*.json"))
+    assert len(files) == 1
+    again = session_ledger(session)
+    assert again.p == first.p  # read back, not recomputed
+    session.journal.add("hypotheses", "Chen", {"segment": "channel", "value": "paid", "direction": "less"})
+    changed = session.ledger()
+    assert len(list((session.folder / CACHE).glob("ledger-*.json"))) == 2
+    assert changed.family >= first.family
+    key = row_key(parse_segment("channel"), "paid")
+    assert "hypotheses" in changed.pages[key]
