@@ -86,6 +86,19 @@ class Comparison:
     population: Population | None = None
     left_out: dict[str, dict[str, int]] = field(default_factory=dict)  # behaviour segment -> left out at its landmark
     family_note: str = ""  # set when a session ledger gave the q-values (ledger.py)
+    pairs: pd.DataFrame | None = None  # counts per pair of segments, for the strata notes
+    alpha: float = stats.ALPHA
+
+    def renote(self) -> None:
+        """Recompute the strata notes from the rows' current q-values (after a ledger replaced them: a note
+        that an effect "vanishes" within another segment is only made for rows that are significant)."""
+        if self.pairs is None or "strata" not in self.rows.columns:
+            return
+        names = [s.name for s in self.segments]
+        self.rows["strata"] = [
+            _strata_notes(r, self.pairs, names, self.alpha)
+            for r in self.rows[["segment", "value", "q_value"]].to_dict("records")
+        ]
 
     @property
     def comparisons(self) -> int:
@@ -198,6 +211,8 @@ def compare(
         correction=correction,
         population=pop,
         left_out=counts.left_out,
+        pairs=pairs,
+        alpha=alpha,
     )
 
 

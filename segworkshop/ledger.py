@@ -116,6 +116,7 @@ class Ledger:
             self.q(row_key(by_name[r.segment], r.value)) for r in result.rows.itertuples(index=False)
         ]
         result.family_note = self.note()
+        result.renote()
         return result
 
     def apply_discovery(self, found: Any) -> Any:

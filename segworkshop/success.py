@@ -14,7 +14,8 @@ Semantics, precisely:
   previous one's match.
 * **within_days**: success only if it happens at most that many days after the start (inclusive).
 * **traits from event columns**: a unit's value is the one on its earliest event that carries a value
-  (events where the column is empty are skipped; several values at the very same first time: any one).
+  (events where the column is empty are skipped); when several events carry different values at that very
+  instant, the smallest value (text order for text), so the result never depends on the file's row order.
 """
 
 from __future__ import annotations
@@ -120,12 +121,13 @@ def build_unit_table(
                 aggs[f"_step{i}"] = ts.min(where=cond)
         else:
             aggs["_step0"] = ts.min(where=first_steps[0])
-    for column in event_traits:
+    for i, column in enumerate(event_traits):
         if column not in events.columns:
             raise DataError(f"no event column {column!r} to take a trait from.{did_you_mean(column, events.columns)}")
-        value = events[column]
-        aggs[column] = value.argmin(ts, where=value.notnull())
+        aggs[f"_tf{i}"] = ts.min(where=events[column].notnull())  # when the unit first carried a value
     base = events.group_by(events[unit_key].name("unit_id")).aggregate(**aggs)
+    if event_traits:
+        base = _first_values(events, base, list(event_traits), unit_key)
     if not named_start:
         base = base.mutate(start_at=base.first_seen)
 
@@ -155,6 +157,27 @@ def build_unit_table(
         joined = table.left_join(unit_traits, table.unit_id == unit_traits[unit_key])
         table = joined.select(*table.columns, *[c for c in keep if c not in UNIT_COLUMNS])
     return table
+
+
+def _first_values(events: ir.Table, base: ir.Table, columns: list[str], unit_key: str) -> ir.Table:
+    """Each trait's value at the unit's first event carrying one; ties at that instant: the smallest value.
+
+    One join of the events up to the latest of those instants (usually just the first event or two) to the
+    units, then a ``min`` per column over the events at exactly its instant: deterministic on every engine.
+    """
+    firsts = [base[f"_tf{i}"] for i in range(len(columns))]
+    until = ibis.greatest(*firsts) if len(firsts) > 1 else firsts[0]
+    anchor = base.select(_u=base.unit_id, _until=until, **{f"_tf{i}": base[f"_tf{i}"] for i in range(len(columns))})
+    early = events.select(unit_key, "timestamp", *columns)
+    joined = early.join(anchor, [early[unit_key] == anchor._u, early.timestamp <= anchor._until])
+    picks = {
+        c: joined[c].min(where=(joined.timestamp == joined[f"_tf{i}"]) & joined[c].notnull())
+        for i, c in enumerate(columns)
+    }
+    found = joined.group_by(joined._u).aggregate(**picks)
+    out = base.left_join(found, base.unit_id == found._u)
+    keep = [c for c in base.columns if not c.startswith("_tf")]
+    return out.select(*keep, *columns)
 
 
 def days_interval(days: float) -> ir.IntervalScalar:

@@ -69,9 +69,10 @@ def test_the_q_does_not_depend_on_what_a_page_asks_for(session):
     by_two = compare(ws, ["channel", "platform"]).rows.set_index(["segment", "value"]).q_value
     assert alone["email"] != by_two[("channel", "email")]  # the old behaviour: q moved with --by
     in_session = [ledger.apply_comparison(compare(ws, by)).rows for by in (["channel"], ["channel", "platform"])]
-    assert in_session[0].set_index("value").q_value["email"] == in_session[1].set_index(["segment", "value"]).q_value[
-        ("channel", "email")
-    ]
+    assert (
+        in_session[0].set_index("value").q_value["email"]
+        == in_session[1].set_index(["segment", "value"]).q_value[("channel", "email")]
+    )
 
 
 def test_kept_once_per_state_and_recomputed_when_it_changes(session):

@@ -673,3 +673,38 @@ def test_window_boundary_is_inclusive(boundary_con, kind, within, named_start):
     # and the whole table against the reference (days from whole epoch seconds: within one second)
     want = reference({"events": events}, success)
     assert_same(got.reset_index(), want, days_tol=1 / 86400 + 1e-9)
+
+
+def test_traits_from_tied_first_events_do_not_depend_on_row_order():
+    """Several events at a unit's very first instant with different values: the smallest value, whatever the
+    order of the rows in the file (CDNOW-like exports have such ties)."""
+    rng = np.random.default_rng(11)
+    n = 400
+    users = np.repeat([f"u{i:03d}" for i in range(n)], 3)
+    at = np.repeat(pd.Timestamp("2026-02-01") + pd.to_timedelta(rng.integers(0, 86400 * 20, n), unit="s"), 3)
+    events = pd.DataFrame(
+        {
+            "user_id": users,
+            "event": "visit",
+            "timestamp": at + pd.to_timedelta(np.tile([0, 0, 3600], n), unit="s"),  # two rows tie at the start
+            "channel": rng.choice(["email", "paid", "organic", None], 3 * n),
+            "score": rng.choice([1.0, 2.0, np.nan], 3 * n),
+        }
+    )
+    first = events.groupby("user_id").timestamp.transform("min")
+    expected = {}
+    for column in ("channel", "score"):
+        carried = events[events[column].notna()]
+        first_with = carried.groupby("user_id").timestamp.transform("min")
+        expected[column] = carried[carried.timestamp == first_with].groupby("user_id")[column].min()
+    assert (events.timestamp == first).sum() == 2 * n
+    tables = []
+    for seed in (0, 1, 2):
+        shuffled = events.sample(frac=1, random_state=seed).reset_index(drop=True)
+        ws = Workshop.from_dict({"data": {"events": shuffled}, "success": {"event": "visit"}})
+        tables.append(ws.unit_table(traits=["channel", "score"]).to_pandas().set_index("unit_id").sort_index())
+    for t in tables[1:]:
+        pd.testing.assert_frame_equal(t[["channel", "score"]], tables[0][["channel", "score"]])
+    got = tables[0]
+    assert got.channel.dropna().to_dict() == expected["channel"].to_dict()
+    assert got.score.dropna().to_dict() == expected["score"].to_dict()
