@@ -54,11 +54,10 @@ def test_one_comparison_has_one_q_on_every_page(session):
     segs = session.segments()
     rows = ledger.apply_profile(profile(ws, by=segs), segs).set_index(["segment", "value"])
     assert rows.loc[("channel", "email"), "q_value"] == pytest.approx(email, rel=1e-12)
-    r = rows.loc[("channel", "email")]
-    counts = compare(ws, ["channel"], strata=False).rows.set_index("value").loc["email"]
-    fails_total = counts.compared - round(counts.rest_rate * (counts.compared - counts.units)) - counts.successes
-    table = [[int(r.unsuccessful), int(fails_total - r.unsuccessful)], [int(counts.successes), 0]]
-    table[1][1] = int(round(counts.rest_rate * (counts.compared - counts.units)))
+    r, base = rows.loc[("channel", "email")], ws.baseline()  # a trait: compared among every judged unit
+    fails, wins = int(r.unsuccessful), int(r.units - r.unsuccessful)
+    total_fails, total_wins = base["units"] - base["successes"], base["successes"]
+    table = [[fails, wins], [total_fails - fails, total_wins - wins]]
     assert fisher_exact(table)[1] == pytest.approx(ledger.p[row_key(segs[0], "email")], rel=1e-9)
 
 
