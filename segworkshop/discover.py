@@ -368,7 +368,8 @@ def _pairs(table: Any, strongest: pd.DataFrame) -> list[dict[str, Any]]:
         n, x = int(row[f"n{k}"] or 0), int(row[f"x{k}"] or 0)
         if n:
             pop_n, pop_x = int(row[f"N{k}"] or 0), int(row[f"X{k}"] or 0)
-            out.append(_row("pair", f"{sa} & {sb}", f"{va} & {vb}", n, x, pop_n, pop_x))
+            pair = _row("pair", f"{sa} & {sb}", f"{va} & {vb}", n, x, pop_n, pop_x)
+            out.append({**pair, "pair": [sa, va, sb, vb]})  # the parts, for a reader (and the ledger's key)
     return out
 
 

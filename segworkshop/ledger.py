@@ -155,7 +155,7 @@ def _page_order(page: str) -> int:
 
 def _discover_key(r: Any, by_name: dict[str, Segment]) -> str:
     if r.kind == "pair":
-        (sa, sb), (va, vb) = r.segment.split(" & ", 1), str(r.value).split(" & ", 1)
+        sa, va, sb, vb = r.pair  # the parts (a value may itself contain " & ")
         return pair_key(by_name[sa], va, by_name[sb], vb)
     return row_key(by_name[r.segment], r.value)
 
