@@ -118,7 +118,7 @@ def test_postgres_gives_the_same_numbers(postgres, kind):
     h = [Hypothesis(column, value, direction="more")]
     va, vb = check_hypotheses(local, h), check_hypotheses(remote, h)
     assert va.verdict[0] == vb.verdict[0] == "supported" and abs(va.p_value[0] - vb.p_value[0]) <= 1e-12
-    spec = {"name": "active", "frequency": demo.truths(kind)["tipping"]["event"], "window_days": 14}
+    spec = {"name": "active", "frequency": demo.truths(kind)["tipping"]["event"], "window_days": 7}
     ta, tb = tipping_point(local, spec), tipping_point(remote, spec)
     assert (ta.cut, ta.shape) == (tb.cut, tb.shape) and abs(ta.p_value - tb.p_value) <= 1e-12
 

@@ -140,7 +140,7 @@ def test_spark_gives_the_same_numbers(spark, kind):
     h = [Hypothesis(column, demo.truths(kind)["twice"]["value"], direction="more")]
     va, vb = check_hypotheses(local, h), check_hypotheses(remote, h)
     assert va.verdict[0] == vb.verdict[0] == "supported" and abs(va.p_value[0] - vb.p_value[0]) <= 1e-12
-    spec = {"name": "active", "frequency": demo.truths(kind)["tipping"]["event"], "window_days": 14}
+    spec = {"name": "active", "frequency": demo.truths(kind)["tipping"]["event"], "window_days": 7}
     pa, pb = tipping_point(local, spec), tipping_point(remote, spec)
     assert (pa.cut, pa.shape) == (pb.cut, pb.shape) and abs(pa.p_value - pb.p_value) <= 1e-12
 
