@@ -444,7 +444,7 @@ def suppress_small(rows: pd.DataFrame, min_units: int) -> pd.DataFrame:
         if len(hidden) == 1 and len(part) > 1:
             out.loc[part[~part.hidden].units.idxmin(), "hidden"] = True
     out[numeric] = out[numeric].astype("float64").where(~out["hidden"], np.nan)
-    for quoting in ("strata", "compares"):  # odds ratios and rates in words would leak the hidden group
+    for quoting in ("strata", "compares"):  # rate ratios and rates in words would leak the hidden group
         if quoting in out.columns:
             out[quoting] = out[quoting].where(~out["hidden"], "")
     out["note"] = np.where(out["hidden"], f"fewer than {min_units} units (hidden)", "")

@@ -36,8 +36,9 @@ A supported hypothesis whose refutation test also rejects (real, but smaller tha
 
 Confounding: for a hypothesis against the rest or against another value, each other configured segment of the
 workshop is a stratum (counts per pair, in the same single query); when :func:`stats.strata_check` finds a
-reversal (any verdict) or confounding (supported, other way, refuted), the ``caveat`` column says so and the
-verdict becomes e.g. "supported, but confounded".
+reversal (any verdict) or confounding (supported, other way, refuted: the success-rate ratio moves by more than
+10 % once the stratum is held fixed, Mantel–Haenszel), the ``caveat`` column says so, quoting the rate ratio
+overall and within the stratum, and the verdict becomes e.g. "supported, but confounded".
 
 Privacy: ``small`` marks a hypothesis whose group or versus group has fewer than ``privacy_min_units`` units;
 ``counts_hidden`` also marks groups a shared comparison table hides to protect such a group (by subtraction).
@@ -357,13 +358,13 @@ def _strata_tables(
 
 def _caveat(check: stats.StrataCheck) -> tuple[str, str]:
     s = check.stratum
-    ors = f"odds ratio {_ratio(check.crude_odds_ratio)} overall, {_ratio(check.pooled_odds_ratio)} within {s}"
+    rrs = f"rate ratio {_ratio(check.crude_risk_ratio)} overall, {_ratio(check.pooled_risk_ratio)} within {s}"
     if check.reversal:
-        return f"Confounded by {s}: within every {s} it goes the other way ({ors}).", "reversal"
+        return f"Confounded by {s}: within every {s} it goes the other way ({rrs}).", "reversal"
     if check.confounded:
-        crude, pooled = abs(math.log(check.crude_odds_ratio)), abs(math.log(check.pooled_odds_ratio))
+        crude, pooled = abs(math.log(check.crude_risk_ratio)), abs(math.log(check.pooled_risk_ratio))
         how = "stronger" if pooled > crude else "weaker"
-        return f"Confounded by {s}: holding {s} fixed, the effect is {how} ({ors}).", "confounded"
+        return f"Confounded by {s}: holding {s} fixed, the effect is {how} ({rrs}).", "confounded"
     return "", ""
 
 

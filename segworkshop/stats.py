@@ -18,9 +18,13 @@
   such below 1e-15), and a shape verdict from two grouped binomial GLMs (step vs linear logit) with a
   goodness-of-fit check of the step (a step that fits badly is "uneven", not a threshold); ``describe`` can
   withhold the rate of a side under a privacy threshold;
-* Simpson's paradox / confounding: crude odds ratio vs Mantel–Haenszel, with CMH and Breslow–Day; when any
-  stratum has an empty cell, 0.5 is added to every cell of every stratum, for the crude, the pooled and the
-  per-stratum odds ratios alike.
+* Simpson's paradox / confounding (``strata_check``): confounding is judged on the success-rate ratio (risk
+  ratio), crude vs Mantel–Haenszel, because it is collapsible: when the segment's share is the same in every
+  stratum, the MH rate ratio equals the crude one exactly. The odds ratio is not collapsible (stratifying on any
+  strong predictor of success moves it with no confounding at all), so it is kept for the CMH test, Breslow–Day
+  and compatibility, not for the confounding flag. Reversal (every stratum on one side of no effect, the crude
+  on the other) is the same on either scale. When any stratum has an empty cell, 0.5 is added to every cell of
+  every stratum, for the crude, the pooled and the per-stratum ratios alike.
 
 Every function takes counts (successes, units), never raw rows: the engine does the counting. None of them emits
 RuntimeWarnings on edge tables (0/n, n/n, empty groups).
@@ -32,7 +36,7 @@ import math
 import threading
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -554,7 +558,13 @@ def _shape_deviances(x: np.ndarray, n: np.ndarray, cut: int) -> tuple[float, flo
 
 @dataclass(frozen=True)
 class StrataCheck:
-    """Does an effect hold within strata of another trait? Mantel–Haenszel, CMH and Breslow–Day."""
+    """Does an effect hold within strata of another trait? Mantel–Haenszel, CMH and Breslow–Day.
+
+    ``confounded`` compares the crude success-rate ratio (``crude_risk_ratio``) with the Mantel–Haenszel pooled
+    one (``pooled_risk_ratio``), see :func:`strata_check`. The odds-ratio fields are kept as before (CMH and
+    Breslow–Day are odds-ratio based); ``pooled_ci`` is the CI of the MH *odds* ratio: statsmodels gives none for
+    the pooled risk ratio.
+    """
 
     stratum: str
     crude_odds_ratio: float
@@ -567,6 +577,9 @@ class StrataCheck:
     confounded: bool
     heterogeneous: bool
     corrected: bool = False  # 0.5 was added to every cell of every stratum (some stratum had an empty cell)
+    crude_risk_ratio: float = math.nan  # in-segment success rate / the other row's, all strata summed
+    pooled_risk_ratio: float = math.nan  # Mantel–Haenszel pooled rate (risk) ratio
+    stratum_risk_ratios: dict[str, float] = field(default_factory=dict)
 
     @property
     def flagged(self) -> bool:
@@ -574,22 +587,22 @@ class StrataCheck:
 
     def describe(self) -> str:
         note = " (0.5 added to every cell: a stratum has an empty cell)" if self.corrected else ""
-        crude, pooled = _num(self.crude_odds_ratio), _num(self.pooled_odds_ratio)
+        crude, pooled = _num(self.crude_risk_ratio), _num(self.pooled_risk_ratio)
         if self.reversal:
             return (
                 f"Simpson's paradox: within every {self.stratum} the effect goes the other way "
-                f"(crude OR {crude}, within-{self.stratum} OR {pooled}){note}."
+                f"(rate ratio {crude} overall, {pooled} within {self.stratum}){note}."
             )
         if self.confounded:
             return (
-                f"Confounded by {self.stratum}: the odds ratio moves from {crude} to {pooled} once {self.stratum} "
+                f"Confounded by {self.stratum}: the rate ratio moves from {crude} to {pooled} once {self.stratum} "
                 f"is held fixed{note}."
             )
         if self.heterogeneous:
             return (
                 f"The effect differs between values of {self.stratum} (Breslow–Day p = {self.breslow_day_p_value:.3g})."
             )
-        return f"Holds within {self.stratum} (MH OR {pooled}){note}."
+        return f"Holds within {self.stratum} (rate ratio {pooled} within {self.stratum}){note}."
 
 
 def _num(v: float) -> str:
@@ -602,14 +615,44 @@ def _odds_ratio(t: np.ndarray) -> float:
     return (a * d) / (b * c)
 
 
+def _risk_ratio(t: np.ndarray) -> float:
+    """(a / (a + b)) / (c / (c + d)): the first row's success rate over the second's (cells all positive)."""
+    a, b, c, d = t.ravel().astype(float)
+    return (a / (a + b)) / (c / (c + d))
+
+
+def _pooled_risk_ratio(tables: list[np.ndarray]) -> float:
+    """Mantel–Haenszel rate ratio Σ a_k·n0_k/N_k / Σ c_k·n1_k/N_k (n1 = a + b, n0 = c + d, N = n1 + n0).
+
+    The same as statsmodels' ``StratifiedTable.riskratio_pooled`` (tests check both): written out here so the
+    orientation (first row over second, success in the first column) is explicit.
+    """
+    t = np.stack(tables).astype(float)
+    a, c = t[:, 0, 0], t[:, 1, 0]
+    n1, n0 = t[:, 0].sum(axis=1), t[:, 1].sum(axis=1)
+    total = n1 + n0
+    return float((a * n0 / total).sum() / (c * n1 / total).sum())
+
+
 def strata_check(tables: dict[str, np.ndarray], stratum: str, confounding: float = 0.10) -> StrataCheck | None:
     """Given one 2×2 table per stratum value ([[in-segment successes, failures], [rest successes, failures]]).
 
     Strata where one side is empty say nothing and are dropped; None if fewer than two remain. Crude, pooled
-    (Mantel–Haenszel, with its CI and Breslow–Day) and per-stratum odds ratios are computed on the same tables:
-    the raw ones, or, when any stratum has an empty cell, every stratum with 0.5 added to every cell (the crude
-    one is then the odds ratio of the sum of the corrected strata, so that identical strata give crude = MH).
-    The CMH test uses the raw counts.
+    (Mantel–Haenszel) and per-stratum rate ratios and odds ratios (with the MH odds ratio's CI and Breslow–Day)
+    are computed on the same tables: the raw ones, or, when any stratum has an empty cell, every stratum with 0.5
+    added to every cell (the crude ratios are then those of the sum of the corrected strata, so that identical
+    strata give crude = MH). The CMH test uses the raw counts.
+
+    Flags:
+
+    * ``confounded``: |crude rate ratio / MH rate ratio − 1| > ``confounding`` (10 %). The rate ratio, not the
+      odds ratio: the odds ratio is non-collapsible, so holding fixed a strong predictor of success moves it even
+      when the segment is independent of the stratum (no confounding); the MH rate ratio equals the crude one
+      whenever the segment's share is the same in every stratum, so only an imbalance of the segment across
+      strata that drive success moves it;
+    * ``reversal``: every stratum's effect on one side of no effect and the crude one on the other (the same on
+      the rate-ratio and the odds-ratio scale);
+    * ``heterogeneous``: Breslow–Day (homogeneity of the odds ratios, as statsmodels provides it) p < 0.05.
     """
     from scipy.stats import chi2
     from statsmodels.stats.contingency_tables import StratifiedTable
@@ -625,6 +668,9 @@ def strata_check(tables: dict[str, np.ndarray], stratum: str, confounding: float
     pooled = float(st.oddsratio_pooled)
     low, high = st.oddsratio_pooled_confint()
     per = {k: float(_odds_ratio(t)) for k, t in zip(usable, work, strict=True)}
+    crude_rr = _risk_ratio(sum(work))
+    pooled_rr = _pooled_risk_ratio(work)
+    per_rr = {k: float(_risk_ratio(t)) for k, t in zip(usable, work, strict=True)}
     logs = np.log(list(per.values()))
     all_above, all_below = (logs > 0).all(), (logs < 0).all()
     reversal = bool((all_above and crude < 1) or (all_below and crude > 1))
@@ -644,9 +690,12 @@ def strata_check(tables: dict[str, np.ndarray], stratum: str, confounding: float
         breslow_day_p_value=bd,
         stratum_odds_ratios=per,
         reversal=reversal,
-        confounded=bool(abs(crude / pooled - 1) > confounding),
+        confounded=bool(abs(crude_rr / pooled_rr - 1) > confounding),
         heterogeneous=bool(bd < ALPHA) if not math.isnan(bd) else False,
         corrected=corrected,
+        crude_risk_ratio=float(crude_rr),
+        pooled_risk_ratio=pooled_rr,
+        stratum_risk_ratios=per_rr,
     )
 
 

@@ -374,7 +374,14 @@ def test_simpson_reversal_is_flagged():
     st = StratifiedTable(list(tables.values()))
     assert check.pooled_odds_ratio == pytest.approx(st.oddsratio_pooled)
     assert check.cmh_p_value == pytest.approx(st.test_null_odds(correction=False).pvalue)
+    # the same reversal on the success-rate ratio: (45+110)/1100 vs (400+8)/1100 overall, better in each stratum
+    assert check.crude_risk_ratio == pytest.approx((155 / 1100) / (408 / 1100))
+    assert check.crude_risk_ratio < 1 < check.pooled_risk_ratio
+    assert check.stratum_risk_ratios == pytest.approx({"web": 0.45 / 0.40, "android": 0.11 / 0.08})
     assert "Simpson's paradox" in check.describe()
+    assert f"rate ratio {check.crude_risk_ratio:.2f} overall, {check.pooled_risk_ratio:.2f} within platform" in (
+        check.describe()
+    )
 
 
 def test_no_confounding_is_not_flagged():
@@ -404,6 +411,97 @@ def test_strata_check_without_zeros_is_statsmodels(tables):
     assert check.crude_odds_ratio == pytest.approx(Table2x2(sum(tables.values())).oddsratio, rel=1e-12)
     for k, t in tables.items():
         assert check.stratum_odds_ratios[k] == pytest.approx(Table2x2(t).oddsratio, rel=1e-12)
+        assert check.stratum_risk_ratios[k] == pytest.approx(Table2x2(t).riskratio, rel=1e-12)
+    assert check.crude_risk_ratio == pytest.approx(Table2x2(sum(tables.values())).riskratio, rel=1e-12)
+    assert check.pooled_risk_ratio == pytest.approx(st.riskratio_pooled, rel=1e-12)
+    assert check.pooled_risk_ratio == pytest.approx(_mh_risk_ratio(list(tables.values())), rel=1e-12)
+
+
+def _mh_risk_ratio(tables):
+    """Mantel–Haenszel rate ratio by hand: Σ a·n0/N / Σ c·n1/N (Rothman & Greenland)."""
+    num = den = 0.0
+    for t in tables:
+        (a, b), (c, d) = t
+        n1, n0 = a + b, c + d
+        num += a * n0 / (n1 + n0)
+        den += c * n1 / (n1 + n0)
+    return num / den
+
+
+def _simulated_tables(seed, share_by_stratum, base_by_stratum, ratio, n=6000):
+    """Units spread evenly over strata; segment membership and success drawn per unit (a homogeneous rate ratio)."""
+    rng = np.random.default_rng(seed)
+    k = len(base_by_stratum)
+    stratum = rng.integers(0, k, n)
+    member = rng.random(n) < np.asarray(share_by_stratum)[stratum]
+    p = np.asarray(base_by_stratum)[stratum] * np.where(member, ratio, 1.0)
+    success = rng.random(n) < p
+    tables = {}
+    for w in range(k):
+        here = stratum == w
+        a, n1 = (success & member & here).sum(), (member & here).sum()
+        c, n0 = (success & ~member & here).sum(), (~member & here).sum()
+        tables[f"s{w}"] = np.array([[a, n1 - a], [c, n0 - c]], dtype=float)
+    return tables
+
+
+def _old_or_rule(tables):
+    """The former flag, |crude OR / MH OR − 1| > 10 %, from statsmodels alone."""
+    from statsmodels.stats.contingency_tables import StratifiedTable, Table2x2
+
+    ts = list(tables.values())
+    return abs(Table2x2(sum(ts)).oddsratio / StratifiedTable(ts).oddsratio_pooled - 1) > 0.10
+
+
+def test_a_strong_predictor_independent_of_the_segment_is_not_confounding():
+    # exact balance: the segment is 20 % of every stratum; the stratum moves success a lot (60 % vs 10 %)
+    tables = {"web": _table(120, 200, 240, 800), "android": _table(20, 200, 40, 800)}
+    check = stats.strata_check(tables, "platform")
+    # the rate ratio is collapsible: the crude one (0.35 / 0.175) equals the MH one exactly
+    assert check.crude_risk_ratio == pytest.approx(2.0, rel=1e-12)
+    assert check.pooled_risk_ratio == pytest.approx(_mh_risk_ratio(list(tables.values())), rel=1e-12)
+    assert check.pooled_risk_ratio == pytest.approx(2.0, rel=1e-12)
+    assert not check.confounded and not check.flagged
+    assert "confounded" not in check.describe().lower()
+    # the odds ratio is not: it moves by more than 10 % with no confounding at all (the old rule's false flag)
+    assert _old_or_rule(tables)
+    assert abs(check.crude_odds_ratio / check.pooled_odds_ratio - 1) > 0.10
+    # sampled: independent membership (30 % everywhere), a strong predictor, a homogeneous rate ratio of 1.8
+    seeds = range(40)
+    old = new = 0
+    for seed in seeds:
+        sim = _simulated_tables(seed, [0.3, 0.3, 0.3], [0.05, 0.25, 0.45], 1.8)
+        old += _old_or_rule(sim)
+        new += stats.strata_check(sim, "platform").confounded
+    assert new == 0
+    assert old >= 0.9 * len(seeds)
+
+
+def test_genuine_confounding_is_flagged_on_the_rate_ratio():
+    from statsmodels.stats.contingency_tables import StratifiedTable, Table2x2
+
+    # the segment sits mostly in the strong stratum (80 % vs 20 %); within each the rate ratio is 1.2 exactly
+    tables = {"web": _table(360, 1000, 75, 250), "android": _table(24, 250, 80, 1000)}
+    check = stats.strata_check(tables, "platform")
+    ts = list(tables.values())
+    assert check.crude_risk_ratio == pytest.approx((384 / 1250) / (155 / 1250), rel=1e-12)
+    assert check.crude_risk_ratio == pytest.approx(Table2x2(sum(ts)).riskratio, rel=1e-12)
+    assert check.pooled_risk_ratio == pytest.approx(1.2, rel=1e-12)  # a common ratio is its own MH estimate
+    assert check.pooled_risk_ratio == pytest.approx(_mh_risk_ratio(ts), rel=1e-12)
+    assert check.pooled_risk_ratio == pytest.approx(StratifiedTable(ts).riskratio_pooled, rel=1e-12)
+    assert check.confounded and not check.reversal
+    assert (
+        check.describe()
+        == "Confounded by platform: the rate ratio moves from 2.48 to 1.20 once platform is held fixed."
+    )
+    # sampled: flagged at every seed, the MH rate ratio by hand and by statsmodels, close to the true 1.2
+    for seed in range(20):
+        sim = _simulated_tables(seed, [0.8, 0.2], [0.30, 0.08], 1.2)
+        c = stats.strata_check(sim, "platform")
+        assert c.confounded
+        assert c.pooled_risk_ratio == pytest.approx(_mh_risk_ratio(list(sim.values())), rel=1e-12)
+        assert c.pooled_risk_ratio == pytest.approx(StratifiedTable(list(sim.values())).riskratio_pooled, rel=1e-12)
+        assert 1.0 < c.pooled_risk_ratio < 1.45 and c.crude_risk_ratio > 2
 
 
 def test_strata_check_with_an_empty_cell_treats_crude_and_pooled_alike():
@@ -421,15 +519,27 @@ def test_strata_check_with_an_empty_cell_treats_crude_and_pooled_alike():
     assert check.cmh_p_value == pytest.approx(
         StratifiedTable(list(tables.values())).test_null_odds(correction=False).pvalue, rel=1e-9
     )
+    # the rate ratios on the same corrected tables: crude of their sum, MH by hand and by statsmodels
+    assert check.crude_risk_ratio == pytest.approx(Table2x2(sum(fixed), shift_zeros=False).riskratio, rel=1e-12)
+    assert check.pooled_risk_ratio == pytest.approx(StratifiedTable(fixed).riskratio_pooled, rel=1e-12)
+    assert check.pooled_risk_ratio == pytest.approx(_mh_risk_ratio(fixed), rel=1e-12)
     text = check.describe()
     assert "inf" not in text and "nan" not in text and "0.5 added" in text
     # identical strata: crude equals MH (no confounding can appear from the correction alone)
     same = stats.strata_check({"a": _table(10, 10, 5, 10), "b": _table(10, 10, 5, 10)}, "s")
     assert same.crude_odds_ratio == pytest.approx(same.pooled_odds_ratio) and not same.confounded
+    assert same.crude_risk_ratio == pytest.approx(same.pooled_risk_ratio, rel=1e-12)
     # one zero in one stratum: every stratum gets the correction
-    mixed = stats.strata_check({"a": _table(0, 10, 5, 10), "b": _table(40, 50, 30, 100)}, "s")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mixed = stats.strata_check({"a": _table(0, 10, 5, 10), "b": _table(40, 50, 30, 100)}, "s")
+        none_at_all = stats.strata_check({"a": _table(0, 10, 0, 10), "b": _table(0, 50, 0, 100)}, "s")
     assert mixed.stratum_odds_ratios["b"] == pytest.approx(Table2x2(_table(40, 50, 30, 100) + 0.5).oddsratio)
+    assert mixed.stratum_risk_ratios["b"] == pytest.approx(Table2x2(_table(40, 50, 30, 100) + 0.5).riskratio)
     assert all(math.isfinite(v) for v in [mixed.crude_odds_ratio, mixed.pooled_odds_ratio, *mixed.pooled_ci])
+    for c in (mixed, none_at_all):
+        assert all(math.isfinite(v) for v in [c.crude_risk_ratio, c.pooled_risk_ratio, *c.stratum_risk_ratios.values()])
+        assert "inf" not in c.describe() and "nan" not in c.describe()
 
 
 EDGE_TABLES = [
@@ -454,6 +564,7 @@ def test_no_runtime_warnings_and_no_nan_in_text_on_edge_tables():
                 for c in (check, other):
                     assert "nan" not in c.describe() and "inf" not in c.describe()
                     assert math.isfinite(c.crude_odds_ratio) and math.isfinite(c.pooled_odds_ratio)
+                    assert math.isfinite(c.crude_risk_ratio) and math.isfinite(c.pooled_risk_ratio)
         for x in ([0, 0, 0], [5, 5, 5], [0, 0, 5], [0, 5, 5], [1, 0, 5]):
             tp = stats.tipping_point(["a", "b", "c"], x, [5, 5, 5])
             for text in (tp.describe(), tp.describe(min_units=6)):
