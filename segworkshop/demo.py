@@ -6,7 +6,10 @@ to find (documented in ``data/README.md`` and returned machine-readably in :attr
 
 1. **twice** - one trait value whose success rate is about twice the rest's;
 2. **tipping** - "days a week doing X" (distinct UTC calendar days with X in ``[first, first + 14 days)``, halved
-   and rounded down: 0..7): success is flat below 4 and about 2.7x higher, flat again, from 4 up;
+   and rounded down: 1..7): success is flat below 4 and about 2.7x higher, flat again, from 4 up. Each unit does X
+   on exactly its bucket's number of days in *each* week of the window (the first week always includes day 0,
+   where X is part of the first session, so there is no 0 bucket), so the first week alone - what the landmark
+   rule measures, with success compared after day 7 - shows the same step;
 3. **friction** - on one mobile platform, for units first seen between two dates, one step fails far more often,
    so their success rate is about halved in that period only;
 4. **simpson** - a binary trait that wins inside every stratum of another trait and loses overall.
@@ -57,8 +60,10 @@ WINDOW_DAYS = 14  # the "days a week" window
 THRESHOLD = 4  # the tipping point, in days a week
 DUPLICATE_SHARE = 0.001  # exact duplicate event rows (a realistic imperfection for the validator to report)
 
-# Share of units per "days a week" bucket 0..7 (same for all kinds; independent of every trait).
-BUCKET_WEIGHTS = np.array([0.28, 0.20, 0.14, 0.10, 0.09, 0.07, 0.06, 0.06])
+# Share of units per "days a week" bucket 0..7 (same for all kinds; independent of every trait). Bucket 0 is
+# empty: X is part of every unit's first session (day 0 of week one), so no unit can do X on 0 days of the first
+# week; the lowest bucket is 1 (X on day 0 and on one day of the second week). 72% of units are below 4.
+BUCKET_WEIGHTS = np.array([0.0, 0.48, 0.14, 0.10, 0.09, 0.07, 0.06, 0.06])
 
 _KIND_IDS = {"saas": 1, "ecomm": 2, "finserv": 3}
 
@@ -263,13 +268,19 @@ def _systematic(rng: np.random.Generator, p: np.ndarray, keys: Sequence[np.ndarr
 
 
 def _first_seen(
-    rng: np.random.Generator, n: int, weekday_w: Sequence[float], hour_w: Sequence[float]
+    rng: np.random.Generator,
+    n: int,
+    weekday_w: Sequence[float],
+    hour_w: Sequence[float],
+    latest: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """First-seen times (ms since epoch) over the 12 signup weeks, and their day index from START."""
+    """First-seen times (ms since epoch) over the 12 signup weeks, and their day index from START; times of day
+    at most ``latest`` (ms) when given."""
     days = np.arange(SIGNUP_DAYS)
     w = np.asarray(weekday_w, dtype=float)[days % 7] * (1.0 + 0.25 * days / SIGNUP_DAYS)  # mild growth
     day = _draw(rng, w, n)
-    return START_MS + day * DAY_MS + _tod(rng, n, hour_w), day
+    tod = _tod(rng, n, hour_w) if latest is None else _tod_between(rng, 0, latest, hour_w, n)
+    return START_MS + day * DAY_MS + tod, day
 
 
 def _tod(rng: np.random.Generator, shape, hour_w: Sequence[float]) -> np.ndarray:
@@ -283,20 +294,41 @@ def _tod(rng: np.random.Generator, shape, hour_w: Sequence[float]) -> np.ndarray
 def _active_days(
     rng: np.random.Generator, first_day: np.ndarray, bucket: np.ndarray, weekday_w: Sequence[float]
 ) -> np.ndarray:
-    """Which of day offsets 0..13 have the "X" event: day 0 always, and 2*bucket (+0/1) days in all, so that
-    floor(distinct days / 2) == bucket. Days are picked without replacement, weighted by weekday."""
+    """Which of day offsets 0..13 have the "X" event: exactly ``bucket`` (1..7) days in each week of the window,
+    days 0..6 (always including day 0, the first session's day) and days 7..13, so that X's distinct days are
+    ``bucket`` in the first week and ``2 * bucket`` over the 14 days. The other days of each week are picked
+    without replacement, weighted by weekday."""
     n = len(bucket)
-    n_days = np.clip(2 * bucket + (rng.random(n) < 0.5), 1, WINDOW_DAYS)
-    weekday = (first_day[:, None] + np.arange(1, WINDOW_DAYS)[None, :]) % 7
+    weekday = (first_day[:, None] + np.arange(WINDOW_DAYS)[None, :]) % 7
     w = np.asarray(weekday_w, dtype=float)[weekday]
-    keys = rng.random((n, WINDOW_DAYS - 1)) ** (1.0 / w)  # Efraimidis-Spirakis weighted sampling
-    order = np.argsort(-keys, axis=1)
-    ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.broadcast_to(np.arange(WINDOW_DAYS - 1), order.shape), axis=1)
+    keys = rng.random((n, WINDOW_DAYS)) ** (1.0 / w)  # Efraimidis-Spirakis weighted sampling
+    keys[:, 0] = np.inf  # day 0 always
     active = np.zeros((n, WINDOW_DAYS), dtype=bool)
-    active[:, 0] = True
-    active[:, 1:] = ranks < (n_days - 1)[:, None]
+    for lo in (0, 7):
+        week = keys[:, lo : lo + 7]
+        order = np.argsort(-week, axis=1)
+        ranks = np.empty_like(order)
+        np.put_along_axis(ranks, order, np.broadcast_to(np.arange(7), order.shape), axis=1)
+        active[:, lo : lo + 7] = ranks < bucket[:, None]
     return active
+
+
+def _tod_between(rng: np.random.Generator, lo, hi, hour_w: Sequence[float], n: int | None = None) -> np.ndarray:
+    """Times of day (ms) with an hourly shape, conditioned on ``lo <= t <= hi`` (ms, scalars or per row).
+
+    Drawn by inverting the piecewise-uniform hour CDF between ``lo`` and ``hi``, which keeps the hourly shape.
+    Day 7's window sessions use ``lo`` = the first event's time of day: the landmark's first week is
+    ``[first, first + 7 days)``, so a day-7 session earlier in the day would count in week one."""
+    lo = np.asarray(lo, dtype=np.int64)
+    hi = np.asarray(hi, dtype=np.int64)
+    size = n if n is not None else int(np.broadcast(lo, hi).size)
+    w = np.asarray(hour_w, dtype=float)
+    cdf = np.concatenate([[0.0], np.cumsum(w / w.sum())])
+    edges = np.arange(len(w) + 1, dtype=float) * HOUR_MS
+    a = np.interp(lo.astype(float), edges, cdf)
+    b = np.interp(hi.astype(float), edges, cdf)
+    v = a + (b - a) * rng.random(size)
+    return np.clip(np.interp(v, cdf, edges).astype(np.int64), lo, hi)
 
 
 def _pick_day(rng: np.random.Generator, allowed: np.ndarray) -> np.ndarray:
@@ -484,6 +516,8 @@ def _ecomm_chunk(rng: np.random.Generator, n: int, first_unit: int, width: int) 
     tod = _tod(rng, len(wu), EC_HOUR_W)
     first_tod = (first_ms - START_MS) % DAY_MS
     tod = np.where(wd == 0, first_tod[wu], tod)
+    d7 = wd == 7  # day 7 belongs to the second week only from the first event's time of day on
+    tod[d7] = _tod_between(rng, first_tod[wu[d7]], DAY_MS - 1, EC_HOUR_W)
     day0_ms = first_ms - first_tod
     w_start = day0_ms[wu] + wd * DAY_MS + tod
     funnel = wd == funnel_day[wu]
@@ -636,6 +670,8 @@ def _finserv_chunk(rng: np.random.Generator, n: int, first_unit: int, width: int
     first_tod = (first_ms - START_MS) % DAY_MS
     day0_ms = first_ms - first_tod
     tod = np.where(wd == 0, first_tod[wu], _tod(rng, len(wu), FS_HOUR_W))
+    d7 = wd == 7  # day 7 belongs to the second week only from the first event's time of day on
+    tod[d7] = _tod_between(rng, first_tod[wu[d7]], DAY_MS - 1, FS_HOUR_W)
     w_start = day0_ms[wu] + wd * DAY_MS + tod
     w_stage = np.where(wd == app_day[wu], np.minimum(stage[wu], 5), 0)  # stages 1..5 in the app-day session
 
@@ -729,6 +765,10 @@ SA_NO_INVITE_F = 0.3  # success factor for accounts that never invite
 SA_BASE = 0.15
 SA_STEP = 2.6
 SA_WEEKDAY_W = (1.2, 1.25, 1.2, 1.15, 1.0, 0.45, 0.4)
+# A signup session's login follows the signup by at most 900 s (the session gap cap): SaaS signup sessions and the
+# owner's window sessions start by this time of day, so that a signup's login stays on its calendar day (login is
+# the tipping event, counted per calendar day).
+SA_LATEST_TOD = DAY_MS - 901_000
 SA_HOUR_W = (1, 1, 1, 1, 1, 1.5, 3, 5, 7, 9, 10, 10, 9, 10, 10, 9.5, 8, 6, 4.5, 3.5, 3, 2.5, 2, 1.5)
 
 
@@ -743,7 +783,7 @@ def _saas_chunk(
     country = _draw(rng, SA_COUNTRY_W, n)
     channel = _draw(rng, SA_CHANNEL_W, n)
     creator_platform = _draw(rng, SA_CREATOR_PLATFORM_W, n)
-    first_ms, first_day = _first_seen(rng, n, SA_WEEKDAY_W, SA_HOUR_W)
+    first_ms, first_day = _first_seen(rng, n, SA_WEEKDAY_W, SA_HOUR_W, latest=SA_LATEST_TOD)
     window = _in_friction(first_day)
     friction = (creator_platform == SA_PLATFORMS.index("ios")) & window
     bucket = _draw(rng, BUCKET_WEIGHTS, n)
@@ -767,8 +807,9 @@ def _saas_chunk(
     invite_day = np.minimum(_pick_day(rng, active), _pick_day(rng, active))  # biased early
     first_tod = (first_ms - START_MS) % DAY_MS
     day0_ms = first_ms - first_tod
-    tod_mat = _tod(rng, (n, WINDOW_DAYS), SA_HOUR_W)
+    tod_mat = _tod_between(rng, 0, SA_LATEST_TOD, SA_HOUR_W, n * WINDOW_DAYS).reshape(n, WINDOW_DAYS)
     tod_mat[:, 0] = first_tod
+    tod_mat[:, 7] = _tod_between(rng, first_tod, SA_LATEST_TOD, SA_HOUR_W)  # day 7: in week two from first_tod on
     avail = _avail(first_ms)
 
     # users: the creator (owner) and the people who joined from an invite
@@ -804,15 +845,16 @@ def _saas_chunk(
     same = jd == invite_day[ja]
     j_tod = np.where(
         same,
-        base_tod + ((DAY_MS - base_tod) * (0.2 + 0.75 * rng.random(len(ju)))).astype(np.int64),
-        _tod(rng, len(ju), SA_HOUR_W),
+        base_tod + ((SA_LATEST_TOD - base_tod) * (0.2 + 0.75 * rng.random(len(ju)))).astype(np.int64),
+        _tod_between(rng, np.where(jd == 7, first_tod[ja], 0), SA_LATEST_TOD, SA_HOUR_W),
     )
-    j_start = day0_ms[ja] + jd * DAY_MS + np.minimum(j_tod, DAY_MS - 1000)
+    j_start = day0_ms[ja] + jd * DAY_MS + j_tod
     # 3. joiners' later window sessions: on the account's active days after their join day
     later = active[ua[ju]] & (days[None, :] > join_day[ju][:, None]) & (rng.random((len(ju), WINDOW_DAYS)) < 0.45)
     lr, ld = np.nonzero(later)
     l_user, l_acct = ju[lr], ua[ju[lr]]
-    l_start = day0_ms[l_acct] + ld * DAY_MS + _tod(rng, len(lr), SA_HOUR_W)
+    l_tod = _tod_between(rng, np.where(ld == 7, first_tod[l_acct], 0), DAY_MS - 1, SA_HOUR_W)
+    l_start = day0_ms[l_acct] + ld * DAY_MS + l_tod
     # 4. after the window: return sessions by any user, the post-window subscriptions, late subscriptions
     n_post = rng.poisson(0.4 + 0.5 * bucket)
     pa_ = np.repeat(np.arange(n), n_post)

@@ -2,7 +2,8 @@
 
 The truths are computed here independently of the package (pandas only): per unit, the first event, success
 within the window, the trait values (users / accounts table, or the value on the unit's first event), and
-"days a week doing X" = floor(distinct UTC dates with X in [first, first + 14 days) / 2), capped at 7.
+"days a week doing X" = floor(distinct UTC dates with X in [first, first + 14 days) / 2), capped at 7 (1..7:
+every unit does X on its first day, and on as many days in each of the two weeks).
 """
 
 from __future__ import annotations
@@ -330,10 +331,10 @@ def test_truth_twice(kind):
 @pytest.mark.parametrize("kind", demo.KINDS)
 def test_truth_tipping_point(kind):
     m = bundled_measure(kind)["tipping"]
-    assert set(m["units"]) == set(range(8))
+    assert set(m["units"]) == set(range(1, 8))  # no 0 bucket: X is part of every unit's first session
     assert min(m["units"].values()) >= 50
     assert 2.4 <= m["ratio"] <= 3.1
-    below = [m["rates"][b] for b in range(4)]
+    below = [m["rates"][b] for b in range(1, 4)]
     above = [m["rates"][b] for b in range(4, 8)]
     # a step, not a ramp: flat on each side (every bucket within 15% of its side's rate) ...
     assert all(abs(r / m["below"] - 1) < 0.15 for r in below), below
@@ -341,6 +342,28 @@ def test_truth_tipping_point(kind):
     # ... and the jump sits between 3 and 4
     assert m["rates"][4] / m["rates"][3] > 2.0
     assert min(above) > 1.8 * max(below)
+
+
+@pytest.mark.parametrize("kind", demo.KINDS)
+def test_tipping_activity_is_the_same_in_each_week(kind):
+    """X's distinct UTC days in [first, first + 7 days) and in [first + 7 days, first + 14 days) are the same
+    number, the unit's bucket, so the landmark's first week measures the designed "days a week" exactly."""
+    t = demo.truths(kind)
+    unit = "account_id" if t["unit"] == "account" else "user_id"
+    ev, _, _ = bundled(kind)
+    units = bundled_units(kind)
+    x = ev.loc[ev["event"] == t["tipping"]["event"], [unit, "timestamp"]].join(units["first"], on=unit)
+    since = x["timestamp"] - x["first"]
+    x = x.assign(day=x["timestamp"].dt.floor("D"))
+
+    def days(mask) -> pd.Series:
+        return x.loc[mask].groupby(unit)["day"].nunique().reindex(units.index, fill_value=0)
+
+    week1 = days(since < pd.Timedelta(days=7))
+    week2 = days((since >= pd.Timedelta(days=7)) & (since < pd.Timedelta(days=14)))
+    assert (week1 == units["days_a_week"]).all()
+    assert (week2 == units["days_a_week"]).all()
+    assert week1.min() == 1  # day 0 always
 
 
 @pytest.mark.parametrize("kind", demo.KINDS)

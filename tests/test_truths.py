@@ -34,15 +34,15 @@ def test_twice_segment_is_significant_after_bh(case):
 
 
 def test_tipping_point_in_the_first_week(case):
-    """The truth is a step at 4 days a week over the 14-day window, which is also the success window: the
-    landmark rule can only measure the first week (and compare success after it), where the generated activity
-    is that bucket plus noise. The step survives as the best split (account-level logins blur SaaS to 5) with
-    well over twice the rate above it; the noise makes its shape read as gradual (data/README.md)."""
+    """The truth is a step at 4 days a week over the 14-day window, which for eComm is also the success window:
+    the landmark rule measures the first week and compares success after it. The generator gives every unit its
+    bucket's number of active days in each week (data/README.md), so the first week alone shows the step: cut 4,
+    shape "threshold", well over twice the rate above it (SaaS too, where it is the account's login days)."""
     kind, ws, truths = case
     t = truths["tipping"]
     point = tipping_point(ws, {"name": "active", "frequency": t["event"], "per": "week", "window_days": 7})
-    assert point.cut == ("5" if kind == "saas" else "4")
-    assert point.shape in ("threshold", "gradual")
+    assert point.cut == "4", (kind, point)
+    assert point.shape == "threshold", (kind, point)
     assert point.p_value < 1e-6
     assert point.rate_above / point.rate_below > 2
 
@@ -82,7 +82,8 @@ def test_discover_finds_the_twice_segment_near_the_top(scans, kind):
     assert hit.q_value.item() <= 0.05
     tip = demo.truths(kind)["tipping"]["event"]
     point = result.tipping[f"days_{tip}"]  # measured in the first week (landmark): see test above
-    assert point.cut == ("5" if kind == "saas" else "4") and point.p_value < 1e-6
+    assert point.cut == "4" and point.shape == "threshold" and point.p_value < 1e-6
+    assert point.rate_above / point.rate_below > 2
 
 
 @pytest.mark.parametrize("kind", ["ecomm"])
