@@ -247,7 +247,7 @@ def _check_values(h: Hypothesis, segment: str, part: pd.DataFrame) -> None:
         if v not in part.index:
             raise DataError(
                 f"hypothesis {h.label}: segment {segment!r} has no value {v!r}."
-                f"{did_you_mean(str(v), part.index)} Values: {listing(part.index)}."
+                f"{did_you_mean(str(v), part.index)} Values: {listing(sorted(map(str, part.index)))}."
             )
     if h.versus is not None and h.versus == h.value:
         raise DataError(
