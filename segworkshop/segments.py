@@ -40,7 +40,7 @@ import ibis.expr.types as ir
 from .config import Step, _is_days, _parse_where
 from .errors import ConfigError, DataError, did_you_mean, listing
 from .population import DEFAULT_BEHAVIOUR_DAYS, LEFT_OUT, check_landmark, data_end, mature_condition
-from .success import days_interval, step_condition
+from .success import days_interval, present, step_condition
 
 MISSING = "(missing)"
 YES, NO = "yes", "no"
@@ -300,7 +300,8 @@ def _check_columns(ws: Any, segments: Sequence[Segment], trait_columns: list[str
 
 def _label(s: Segment, units: ir.Table) -> ir.StringValue:
     if s.kind == "trait":
-        return units[s.column].cast("string").fill_null(MISSING)
+        value = units[s.column]
+        return ibis.ifelse(present(value), value.cast("string"), MISSING)
     if s.kind == "bins":
         value = units[s.column].cast("float64")
         labels = s.labels()

@@ -41,6 +41,13 @@ UNIT_COLUMNS = (
 )
 
 
+def present(value: ir.Value) -> ir.BooleanValue:
+    """A value is there: not null, and for floating-point columns not NaN (Parquet NaN, CSV "NaN" are missing)."""
+    if value.type().is_floating():
+        return value.notnull() & ~value.isnan().fill_null(False)
+    return value.notnull()
+
+
 def step_condition(events: ir.Table, step: Step) -> ir.BooleanValue:
     """Events matching a step: the event name, and every property filter."""
     cond = events.event == step.event
@@ -124,7 +131,7 @@ def build_unit_table(
     for i, column in enumerate(event_traits):
         if column not in events.columns:
             raise DataError(f"no event column {column!r} to take a trait from.{did_you_mean(column, events.columns)}")
-        aggs[f"_tf{i}"] = ts.min(where=events[column].notnull())  # when the unit first carried a value
+        aggs[f"_tf{i}"] = ts.min(where=present(events[column]))  # when the unit first carried a value
     base = events.group_by(events[unit_key].name("unit_id")).aggregate(**aggs)
     if event_traits:
         base = _first_values(events, base, list(event_traits), unit_key)
@@ -171,7 +178,7 @@ def _first_values(events: ir.Table, base: ir.Table, columns: list[str], unit_key
     early = events.select(unit_key, "timestamp", *columns)
     joined = early.join(anchor, [early[unit_key] == anchor._u, early.timestamp <= anchor._until])
     picks = {
-        c: joined[c].min(where=(joined.timestamp == joined[f"_tf{i}"]) & joined[c].notnull())
+        c: joined[c].min(where=(joined.timestamp == joined[f"_tf{i}"]) & present(joined[c]))
         for i, c in enumerate(columns)
     }
     found = joined.group_by(joined._u).aggregate(**picks)

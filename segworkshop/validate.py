@@ -14,6 +14,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from .errors import DataError, SegworkshopError, did_you_mean, first_line, listing
+from .success import present
 from .workshop import Workshop
 
 MAX_SEGMENT_VALUES = 8  # the worksheet's guidance: 3-8 segments
@@ -243,8 +244,9 @@ def trait_profile(ws: Workshop, units: int) -> pd.DataFrame:
             continue
         aggs = {"_n": t.count()}
         for i, c in enumerate(cols):
-            aggs[f"v{i}"] = t[c].nunique()
-            aggs[f"m{i}"] = t[c].isnull().ifelse(1, 0).sum()
+            there = present(t[c])  # NaN in a numeric column is missing, not a value
+            aggs[f"v{i}"] = t[c].nunique(where=there)
+            aggs[f"m{i}"] = (~there).ifelse(1, 0).sum()
         row = t.aggregate(**aggs).to_pandas().iloc[0]
         n = int(row["_n"]) or 1
         for i, c in enumerate(cols):

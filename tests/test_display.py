@@ -39,3 +39,25 @@ def test_headless_chart_is_inline_svg(monkeypatch):
     assert "<script" not in html
     display.chart(chart, interactive=True)
     assert shown[1] is chart
+
+
+def test_behaviour_rows_have_their_own_block_and_say_what_they_compare(monkeypatch, small_workshop):
+    """A behaviour row's rate is success after its window among units not yet successful: never drawn or
+    tabled with the traits (whose rate is the overall one); the left-out units are named."""
+    from segworkshop import Workshop
+    from segworkshop.compare import compare
+
+    shown = []
+    monkeypatch.setattr(display, "display", lambda obj: shown.append(getattr(obj, "data", obj)))
+    result = compare(Workshop.load(small_workshop))
+    display.comparison(result, interactive=False)
+    html = [h for h in shown if isinstance(h, str)]
+    tables = [h for h in html if "<table" in h]
+    assert len(tables) == 2  # traits, then behaviour
+    traits, behaviour = tables
+    assert "searched" not in traits and "visit_days" not in traits
+    assert "searched" in behaviour and "what this row compares" in behaviour
+    assert "among users who had not succeeded by day 7: did search in the first 7 days" in behaviour
+    notes = " ".join(html)
+    assert "succeeded before day 7: not compared on searched" in notes
+    assert sum('class="sw-chart"' in h for h in html) == 1  # one chart, of the traits, with the overall baseline

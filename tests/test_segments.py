@@ -171,3 +171,30 @@ def test_bad_definitions_have_clear_errors(data):
         segment_table(ws, parse_segments([{"name": "s", "did": "serch"}]))
     with pytest.raises(DataError, match="bins need a numeric column"):
         segment_table(ws, parse_segments([{"name": "p", "column": "plan", "bins": [1, 2]}]))
+
+
+def test_nan_in_a_numeric_trait_is_missing():
+    """Parquet NaN (or CSV "NaN") is missing: not the top bin, not a value "nan", and validate counts it."""
+    from segworkshop.validate import trait_profile
+
+    rng = np.random.default_rng(3)
+    n = 300
+    ids = [f"u{i:03d}" for i in range(n)]
+    start = START + pd.to_timedelta(rng.integers(0, 20 * 86400, n), unit="s")
+    events = pd.DataFrame({"user_id": ids, "event": "visit", "timestamp": start})
+    score = np.where(rng.random(n) < 0.2, np.nan, rng.choice([10.0, 60.0, 500.0], n))
+    users = pd.DataFrame({"user_id": ids, "score": score})
+    ws = Workshop.from_dict(
+        {
+            "data": {"events": events, "users": users, "observed_until": "2026-12-31"},
+            "success": {"event": "visit", "within_days": 14},
+        }
+    )
+    specs = [{"name": "binned", "column": "score", "bins": [0, 50, 100]}, "score"]
+    table = got(ws, specs)
+    is_nan = pd.Series(np.isnan(score), index=ids).sort_index()
+    assert (table.binned[is_nan] == "(missing)").all() and (table.binned[~is_nan] != "(missing)").all()
+    assert (table.score[is_nan] == "(missing)").all() and "nan" not in set(table.score)
+    profile = trait_profile(ws, n).set_index("column")
+    assert profile.loc["score", "missing"] == pytest.approx(is_nan.mean())
+    assert profile.loc["score", "values"] == 3
