@@ -217,7 +217,7 @@ def discover(workshop: Path, max_rows: int, fmt: str) -> None:
     for r in result.rows.head(max_rows).to_dict("records"):
         click.echo(
             f"{r['kind']:<10} {r['segment'][:34]:<34} {str(r['value'])[:24]:<24} {r['units']:>8,} "
-            f"{r['rate']:>7.1%} {r['lift']:>+8.1%} {r['q_value']:>9.2g}"
+            f"{r['rate']:>7.1%} {_signed(r['lift']):>8} {_pq(r['q_value']):>9}"
         )
     for name, tp in result.tipping.items():
         click.echo(f"tipping point, {name}: {tp.describe()}")
@@ -430,6 +430,24 @@ def upload(workshop: Path, engine: str, schema: str | None, out: Path) -> None:
     click.echo(f"next: segworkshop validate {written.parent}  then  segworkshop run {written.parent}")
 
 
+def _signed(v: Any) -> str:
+    """A relative lift as text: "+12.5%", "∞" when the comparison group has no successes, "—" when undefined."""
+    import math
+
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    return "∞" if math.isinf(v) and v > 0 else ("-∞" if math.isinf(v) else f"{v:+.1%}")
+
+
+def _pq(v: Any) -> str:
+    """A p- or q-value: "< 1e-15" below what the tests resolve (never "0"), "—" when undefined."""
+    import math
+
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    return "< 1e-15" if v < 1e-15 else f"{v:.2g}"
+
+
 def _format_comparison(df: Any) -> str:
     lines = [f"{'segment':<16} {'value':<18} {'units':>8} {'rate':>7} {'95% CI':>15} {'lift':>7} {'p':>9} {'q':>9}"]
     for r in df.to_dict("records"):
@@ -437,7 +455,7 @@ def _format_comparison(df: Any) -> str:
         interval = f"[{r['ci_low']:.1%}, {r['ci_high']:.1%}]"
         lines.append(
             f"{r['segment']:<16} {r['value']!s:<18} {r['units']:>8,} {r['rate']:>7.1%} {interval:>15} "
-            f"{r['lift']:>+7.1%} {r['p_value']:>9.2g} {r['q_value']:>9.2g}{flag}"
+            f"{_signed(r['lift']):>7} {_pq(r['p_value']):>9} {_pq(r['q_value']):>9}{flag}"
         )
         if r.get("strata"):
             lines.append(f"{'':<16} ↳ {r['strata']}")
