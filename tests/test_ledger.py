@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import write_small_workshop
 from scipy.stats import fisher_exact
 from statsmodels.stats.multitest import multipletests
 
@@ -17,9 +16,10 @@ from segworkshop.session import Session
 from segworkshop.unsuccessful import profile
 
 
-@pytest.fixture
-def session(small_workshop: Path) -> Session:
-    s = Session(small_workshop.parent)
+@pytest.fixture(scope="module")
+def session(tmp_path_factory) -> Session:
+    """One session for the module (building a ledger scans everything: done once, then read back)."""
+    s = Session(write_small_workshop(tmp_path_factory.mktemp("ledger") / "workshop").parent)
     s.journal.add("hypotheses", "Ana", {"segment": "channel", "value": "email", "text": "email buys more"})
     s.journal.add("hypotheses", "Bo", {"segment": "platform", "value": "web", "versus": "ios", "text": "web > ios"})
     s.journal.add("hypotheses", "Bo", {"segment": "searched", "value": "yes", "text": "searchers buy more"})
@@ -74,7 +74,7 @@ def test_the_q_does_not_depend_on_what_a_page_asks_for(session):
     )
 
 
-def test_kept_once_per_state_and_recomputed_when_it_changes(session):
+def test_kept_once_per_state_and_recomputed_when_it_changes(session):  # last: it adds a hypothesis
     first = session.ledger()
     files = list((session.folder / CACHE).glob("ledger-*.json"))
     assert len(files) == 1
