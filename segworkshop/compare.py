@@ -87,6 +87,7 @@ class Comparison:
     left_out: dict[str, dict[str, int]] = field(default_factory=dict)  # behaviour segment -> left out at its landmark
     family_note: str = ""  # set when a session ledger gave the q-values (ledger.py)
     pairs: pd.DataFrame | None = None  # counts per pair of segments, for the strata notes
+    counts: SegmentCounts | None = None  # the counts the rows come from (reused, e.g. by the ledger)
     alpha: float = stats.ALPHA
 
     def renote(self) -> None:
@@ -213,6 +214,7 @@ def compare(
         left_out=counts.left_out,
         pairs=pairs,
         alpha=alpha,
+        counts=counts,
     )
 
 

@@ -57,6 +57,7 @@ class Discovery:
     population: Population | None = None
     left_out: dict[str, dict[str, int]] = field(default_factory=dict)  # behaviour -> units left out at its landmark
     family_note: str = ""  # set when a session ledger gave the q-values (ledger.py)
+    counts: Any = None  # the SegmentCounts of every scanned segment (reused, e.g. by the ledger)
 
     def to_dict(self, max_rows: int | None = None) -> dict[str, Any]:
         rows = self.rows if max_rows is None else self.rows.head(max_rows)
@@ -288,6 +289,7 @@ class Scan:
             excluded_events=self.excluded,
             population=pop,
             left_out=counted.left_out,
+            counts=counted,
         )
 
 

@@ -181,14 +181,17 @@ def build_ledger(ws: Any, chosen: Sequence[Segment], hypotheses: Sequence[Any] =
     from .compare import compare
     from .discover import Scan
     from .hypotheses import check_hypotheses, tipping_point
-    from .unsuccessful import profile
+    from .unsuccessful import profile_rows
 
     ledger = Ledger()
+    min_units = ws.config.privacy_min_units
+    profiles = []  # (rows, segments): the profile's tests come from counts the other pages already made
     if chosen:
         dashboard = compare(ws, list(chosen), strata=False)
         by_name = {s.name: s for s in dashboard.segments}
         for r in dashboard.rows.itertuples(index=False):
             ledger.add(row_key(by_name[r.segment], r.value), r.p_value, "dashboard")
+        profiles.append((profile_rows(dashboard.counts, min_units), by_name))
         for seg in chosen:
             if seg.ordered and seg.kind != "cohort":
                 ledger.add(tipping_key(seg), tipping_point(ws, seg).p_value, "tipping points")
@@ -206,11 +209,10 @@ def build_ledger(ws: Any, chosen: Sequence[Segment], hypotheses: Sequence[Any] =
     ledger.padding = max(0, found.family - found.evaluated)
     for name, point in found.tipping.items():
         ledger.add(tipping_key(by_name[name]), point.p_value, "discover")
-    segments = list({s.name: s for s in [*chosen, *scan.segments]}.values())
-    rows = profile(ws, by=segments)
-    by_name = {s.name: s for s in segments}
-    for r in rows.itertuples(index=False):
-        ledger.add(row_key(by_name[r.segment], r.value), r.p_value, "unsuccessful users")
+    profiles.append((profile_rows(found.counts, min_units), by_name))
+    for rows, names in profiles:  # the profile page: chosen segments and everything discover scans
+        for r in rows.itertuples(index=False):
+            ledger.add(row_key(names[r.segment], r.value), r.p_value, "unsuccessful users")
     if hypotheses:
         checked = check_hypotheses(ws, hypotheses)
         for h, r in zip(hypotheses, checked.itertuples(index=False), strict=True):

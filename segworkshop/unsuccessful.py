@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from . import stats
-from .compare import count_segments, resolve_segments
+from .compare import SegmentCounts, count_segments, resolve_segments
 from .population import data_end, mature_condition, require_window
 from .segments import segment_table
 
@@ -25,6 +25,11 @@ def profile(ws: Any, by: Sequence[Any] | None = None, correction: str = "fdr_bh"
     require_window(ws, "the unsuccessful-users profile")
     segments = list({s.name: s for s in resolve_segments(ws, by)}.values())  # a name once, first wins
     counted = count_segments(segment_table(ws, segments), [s.name for s in segments], with_pairs=False)
+    return profile_rows(counted, ws.config.privacy_min_units, correction)
+
+
+def profile_rows(counted: SegmentCounts, min_units: int, correction: str = "fdr_bh") -> pd.DataFrame:
+    """The profile from counts already made (e.g. by a compare or a discover scan on the same units)."""
     counts = counted.singles
     rows = []
     for r in counts.itertuples(index=False):
@@ -48,7 +53,7 @@ def profile(ws: Any, by: Sequence[Any] | None = None, correction: str = "fdr_bh"
                 "diff_ci_high": high,
                 "p_value": test.p_value,
                 "test": test.method,
-                "small": r.units < ws.config.privacy_min_units,
+                "small": r.units < min_units,
             }
         )
     df = pd.DataFrame(rows)
