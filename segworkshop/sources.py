@@ -394,6 +394,26 @@ def map_keyed(raw: ir.Table, key: str, data: DataConfig, label: str, config_key:
     return raw.select(**selected)
 
 
+def check_one_row_per_key(table: ir.Table, key: str, label: str, config_key: str, examples: int = 3) -> None:
+    """A users or accounts table must have one row per key: a duplicated key multiplies every unit it joins
+    (a sessions table passed as users turns 240 people into 595 "users"). One aggregate query."""
+    keyed = table.filter(table[key].notnull())
+    repeated = keyed.group_by(key).aggregate(_rows=keyed.count()).filter(lambda t: t._rows > 1)
+    row = repeated.aggregate(keys=repeated.count(), rows=repeated._rows.sum()).to_pandas()
+    keys = int(row["keys"].iloc[0] or 0)
+    if not keys:
+        return
+    shown = repeated.order_by(key).limit(examples)[key].to_pandas().tolist()
+    rows = int(row["rows"].iloc[0] or 0)
+    noun = config_key.split(".")[-1]
+    raise DataError(
+        f"{label} ({config_key}) has {keys:,} {key} values on more than one row ({rows:,} rows in all), e.g. "
+        f"{', '.join(repr(v) for v in shown)}. A {noun} table needs one row per {key}, or every count that joins "
+        f"it is multiplied. Fix: point `{config_key}` at a table with one row per {key} (not sessions or events), "
+        f"or keep one row per {key} (e.g. the latest) before exporting."
+    )
+
+
 def _as_id(expr: ir.Value) -> ir.Value:
     """Ids are compared as text, so that a users table with integer ids joins events with string ids.
 

@@ -21,7 +21,7 @@ import ibis.expr.types as ir
 from .config import WorkshopConfig, load_config, parse_config
 from .engine import connect
 from .errors import DataError, did_you_mean, listing
-from .sources import MappedEvents, describe_source, map_events, map_keyed, open_table
+from .sources import MappedEvents, check_one_row_per_key, describe_source, map_events, map_keyed, open_table
 from .success import build_unit_table, summarize
 
 
@@ -89,7 +89,10 @@ class Workshop:
         if spec is None:
             return None
         raw = open_table(self.con, spec, self.config.base_dir, f"data.{name}")
-        return map_keyed(raw, key, self.config.data, describe_source(spec, self.config.base_dir), f"data.{name}")
+        label = describe_source(spec, self.config.base_dir)
+        table = map_keyed(raw, key, self.config.data, label, f"data.{name}")
+        check_one_row_per_key(table, key, label, f"data.{name}")
+        return table
 
     @cached_property
     def unit_events(self) -> ir.Table:

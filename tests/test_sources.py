@@ -510,3 +510,38 @@ def test_config_errors_name_the_yaml_file(tmp_path):
     with pytest.raises(ConfigError) as err:
         Workshop.load(path)
     assert message(err).startswith(f"{path.resolve()}: `unit` is 'team'")
+
+
+def test_a_users_table_with_a_duplicated_key_is_an_error_naming_it(tmp_path):
+    """A users table with several rows per user (e.g. a sessions table passed as users) would multiply every
+    count that joins it; it is an error that names the table, the key, a few values and the fix — in validate
+    and compare alike, never a silently doubled number."""
+    from click.testing import CliRunner
+
+    from segworkshop.cli import main
+
+    events = pd.DataFrame(
+        {
+            "user_id": ["a", "b", "c", "d"],
+            "event": ["visit", "purchase", "visit", "visit"],
+            "timestamp": ["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04"],
+        }
+    )
+    users = pd.DataFrame({"user_id": ["a", "a", "b", "c", "c", "c", "d", None, None], "plan": list("fpfpffpff")})
+    events.to_csv(tmp_path / "events.csv", index=False)
+    users.to_csv(tmp_path / "sessions.csv", index=False)
+    (tmp_path / "workshop.yaml").write_text(
+        "data: {events: events.csv, users: sessions.csv, observed_until: 2026-06-01}\n"
+        "success: {event: purchase, within_days: 14}\nsegments: [plan]\n"
+    )
+    for command in ("validate", "compare"):
+        out = CliRunner().invoke(main, [command, str(tmp_path)])
+        assert out.exit_code == 2, out.output
+        message = out.output
+        assert "sessions.csv (data.users) has 2 user_id values on more than one row (5 rows in all)" in message
+        assert "e.g. 'a', 'c'" in message and "point `data.users` at a table with one row per user_id" in message
+        assert "Traceback" not in message
+    # one row per user (rows without a key do not count as duplicates): fine
+    users.drop_duplicates("user_id").to_csv(tmp_path / "sessions.csv", index=False)
+    out = CliRunner().invoke(main, ["compare", str(tmp_path), "--format", "json"])
+    assert out.exit_code == 0, out.output
