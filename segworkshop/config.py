@@ -215,6 +215,8 @@ def parse_data(raw: Any, where: str = "") -> DataConfig:
             raise ConfigError(
                 f"{where}`data.columns.{key}` must be a column name (or `{{coalesce: [a, b]}}`), found {value!r}."
             )
+    for table_key, own_key in (("users", "user_id"), ("accounts", "account_id")):
+        _check_keyed_source(raw.get(table_key), f"data.{table_key}", own_key, where)
     time_unit = str(raw.get("time_unit", "auto"))
     if time_unit not in TIME_UNITS:
         raise ConfigError(f"{where}`data.time_unit` is {time_unit!r}; use one of {', '.join(TIME_UNITS)}.")
@@ -227,6 +229,34 @@ def parse_data(raw: Any, where: str = "") -> DataConfig:
         columns=dict(columns),
         time_unit=time_unit,
     )
+
+
+def _check_keyed_source(spec: Any, key: str, id_field: str, where: str) -> None:
+    """``data.users`` / ``data.accounts`` as a mapping: ``{path: FILE}`` or ``{table: NAME[, database: FILE]}``,
+    optionally with the table's own ``columns: {user_id: id}`` (never the events' ``data.columns``)."""
+    if not isinstance(spec, Mapping):
+        return
+    extra = set(spec) - {"path", "table", "database", "columns"}
+    if extra:
+        raise ConfigError(
+            f"{where}`{key}` has unknown keys {sorted(extra)}; use `{{path: FILE, columns: {{{id_field}: COLUMN}}}}` "
+            f"or `{{table: NAME, columns: {{{id_field}: COLUMN}}}}`."
+        )
+    if ("path" in spec) == ("table" in spec):
+        raise ConfigError(
+            f"{where}`{key}` needs exactly one of `path:` (a file or folder) or `table:` (in the engine)."
+        )
+    columns = spec.get("columns") or {}
+    if not isinstance(columns, Mapping):
+        raise ConfigError(f"{where}`{key}.columns` maps this table's ids, e.g. `{{{id_field}: id}}`.")
+    for field_name, value in columns.items():
+        if field_name not in ("user_id", "account_id"):
+            raise ConfigError(
+                f"{where}`{key}.columns.{field_name}`: a {key.split('.')[-1]} table maps only its ids (user_id, "
+                "account_id); its other columns are traits under their own names."
+            )
+        if not isinstance(value, str) and not (isinstance(value, Mapping) and set(value) == {"coalesce"}):
+            raise ConfigError(f"{where}`{key}.columns.{field_name}` must be a column name, found {value!r}.")
 
 
 def _parse_instant(raw: Any, key: str, where: str) -> datetime | None:

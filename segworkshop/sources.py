@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ import ibis
 import ibis.expr.types as ir
 
 from .config import DataConfig
-from .errors import ConfigError, DataError, did_you_mean, first_line, listing
+from .errors import ConfigError, DataError, closest, did_you_mean, first_line, listing
 from .presets import PRESETS
 from .timeparse import parse_timestamp
 
@@ -45,6 +46,8 @@ def describe_source(spec: Any, base_dir: Path) -> str:
     """How a source is named in messages: a path, a table, or the Python object's type."""
     if isinstance(spec, (str, Path)):
         return str(_resolve_path(spec, base_dir))
+    if isinstance(spec, Mapping) and "path" in spec:
+        return describe_source(spec["path"], base_dir)
     if isinstance(spec, Mapping) and "table" in spec:
         db = spec.get("database")
         return f"table {spec['table']}" + (f" in {db}" if db else "")
@@ -62,6 +65,8 @@ def open_table(con: ibis.BaseBackend, spec: Any, base_dir: Path, key: str) -> ir
         return spec
     if isinstance(spec, (str, Path)):
         return _open_files(con, spec, base_dir, key)
+    if isinstance(spec, Mapping) and "path" in spec:  # {path: FILE, columns: {...}}: files with their own mapping
+        return _open_files(con, spec["path"], base_dir, key)
     if isinstance(spec, Mapping):
         return _open_engine_table(con, spec, base_dir, key)
     module = type(spec).__module__.split(".")[0]
@@ -378,20 +383,92 @@ def _empty_in_sample(raw: ir.Table, expr: ir.Value) -> bool:
     return int(found.v.count().to_pyarrow().as_py()) == 0
 
 
-def map_keyed(raw: ir.Table, key: str, data: DataConfig, label: str, config_key: str) -> ir.Table:
-    """A users or accounts table keyed by ``key`` (user_id / account_id), renamed like the events."""
-    spec = effective_columns(data).get(key, key)
-    expr = resolve(raw, spec)
+def map_keyed(
+    raw: ir.Table,
+    key: str,
+    data: DataConfig,
+    label: str,
+    config_key: str,
+    own_columns: Mapping[str, Any] | None = None,
+    source: Any = None,
+) -> ir.Table:
+    """A users or accounts table keyed by ``key`` (user_id / account_id).
+
+    The key is found by the table's own mapping (``data.users: {path: users.csv, columns: {user_id: id}}``),
+    else a column named like the key, else ``data.columns`` / the preset (for tables that share the events'
+    column names). ``data.columns`` is the events' mapping: a users table keyed differently takes its own, so
+    that re-keying the users never re-keys the events.
+    """
+    own = dict(own_columns or {})
+    renamed: dict[str, ir.Value] = {}
+    used_columns: set[str] = set()
+    for field_name, spec in own.items():
+        expr = resolve(raw, spec)
+        if expr is None:
+            raise DataError(_missing_keyed_message(field_name, spec, raw.columns, label, config_key, source))
+        renamed[field_name] = expr
+        used_columns.add(_spec_text(spec, raw))
+    expr = renamed.get(key)
     if expr is None and key in raw.columns:
         expr = raw[key]
     if expr is None:
-        raise DataError(_missing_column_message(key, spec, raw.columns, label, data.preset, config_key))
-    used = _spec_text(spec, raw)
+        spec = effective_columns(data).get(key, key)
+        expr = resolve(raw, spec)
+        if expr is not None:
+            used_columns.add(_spec_text(spec, raw))
+    if expr is None:
+        raise DataError(_missing_keyed_message(key, None, raw.columns, label, config_key, source))
     selected: dict[str, ir.Value] = {key: _as_id(expr)}
+    for field_name, value in renamed.items():
+        if field_name != key:
+            selected[field_name] = _as_id(value)
     for column in raw.columns:
-        if column != used and column != key and _is_scalar(raw[column]):
+        if column not in used_columns and column not in selected and _is_scalar(raw[column]):
             selected[column] = raw[column]
     return raw.select(**selected)
+
+
+def _missing_keyed_message(name: str, spec: Any, columns: list[str], label: str, config_key: str, source: Any) -> str:
+    """No key column in a users/accounts table: the message proposes that table's own mapping, written out in
+    full so that it works when pasted into workshop.yaml."""
+    guess = next((c for c in columns if c.lower() in ("id", name.lower())), None)
+    if guess is None:
+        hits = closest(name, columns, n=1) or [c for c in columns if c.lower().endswith("id")][:1]
+        guess = hits[0] if hits else None
+    looked = f"looked for {spec!r}" if spec is not None else f"no column named {name!r}"
+    if source is not None and not isinstance(source, (str, Path, Mapping)):  # a DataFrame or table from Python
+        rename = f"`.rename(columns={{{guess!r}: {name!r}}})`" if guess else f"a rename of its id column to {name!r}"
+        return (
+            f"{label} ({config_key}): {looked} to key it by {name}. The columns are: {listing(columns)}. "
+            f"Fix: pass it with its id column named {name!r} (e.g. {rename})."
+        )
+    where = _source_yaml(source)
+    fix = (
+        f"`{config_key}: {{{where}, columns: {{{name}: {guess}}}}}`"
+        if guess
+        else f"`{config_key}: {{{where}, columns: {{{name}: <your column>}}}}`"
+    )
+    return (
+        f"{label} ({config_key}): {looked} to key it by {name}. The columns are: {listing(columns)}. "
+        f"Fix: give this table its own mapping in workshop.yaml, {fix}."
+    )
+
+
+def _source_yaml(source: Any) -> str:
+    if isinstance(source, Mapping):
+        if "path" in source:
+            return f"path: {_yaml_text(source['path'])}"
+        parts = [f"table: {_yaml_text(source['table'])}"] if "table" in source else []
+        if source.get("database"):
+            parts.append(f"database: {_yaml_text(source['database'])}")
+        return ", ".join(parts) or "path: FILE"
+    return f"path: {_yaml_text(source)}" if isinstance(source, (str, Path)) else "path: FILE"
+
+
+def _yaml_text(value: Any) -> str:
+    """A value as it can be pasted into a YAML flow mapping: plain when safe, else double-quoted."""
+    text = str(value)
+    return text if re.fullmatch(r"[A-Za-z0-9_./*-]+", text) and text[0] not in "*-" else json.dumps(text)
 
 
 def check_one_row_per_key(table: ir.Table, key: str, label: str, config_key: str, examples: int = 3) -> None:

@@ -162,6 +162,13 @@ def validate(ws: Workshop) -> ValidationReport:
             report.error(message)
         else:
             report.warn(message + " Those rows are left out of every time-based measure.")
+    if report.rows >= 100 and report.users >= 0.95 * report.rows:  # a warning: a bounce-heavy site can look so
+        report.warn(
+            f"{report.users:,} users for {report.rows:,} events: nearly every event has a user of its own, so the "
+            f"column read as the user id ({mapped.sources['user_id']!r}) looks like an event or message id. If so, "
+            "map the user's id in `data.columns.user_id` (a users table keyed differently takes its own mapping: "
+            "`data.users: {path: FILE, columns: {user_id: COLUMN}}`)."
+        )
     if report.null_user_ids or report.blank_user_ids:
         report.warn(
             f"{report.null_user_ids + report.blank_user_ids:,} events have no user id (column "

@@ -90,7 +90,8 @@ class Workshop:
             return None
         raw = open_table(self.con, spec, self.config.base_dir, f"data.{name}")
         label = describe_source(spec, self.config.base_dir)
-        table = map_keyed(raw, key, self.config.data, label, f"data.{name}")
+        own = spec.get("columns") if isinstance(spec, Mapping) else None
+        table = map_keyed(raw, key, self.config.data, label, f"data.{name}", own, source=spec)
         check_one_row_per_key(table, key, label, f"data.{name}")
         return table
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import shutil
 from pathlib import Path
 
@@ -336,9 +337,12 @@ def test_users_table_without_user_id(tmp_path):
     with pytest.raises(DataError) as err:
         ws.users  # noqa: B018
     text = message(err)
-    assert "no column for `user_id`" in text
+    assert "no column named 'user_id' to key it by user_id" in text
     assert "The columns are: id, plan." in text
-    assert "data.users.user_id" in text
+    assert "data.users.user_id" not in text  # a key that does not exist is never suggested
+    assert ".rename(columns={'id': 'user_id'})" in text
+    fixed = workshop(raw_events(), users=users.rename(columns={"id": "user_id"}))  # the fix, as written
+    assert set(fixed.users.columns) == {"user_id", "plan"}
 
 
 def test_empty_dataframe():
@@ -545,3 +549,49 @@ def test_a_users_table_with_a_duplicated_key_is_an_error_naming_it(tmp_path):
     users.drop_duplicates("user_id").to_csv(tmp_path / "sessions.csv", index=False)
     out = CliRunner().invoke(main, ["compare", str(tmp_path), "--format", "json"])
     assert out.exit_code == 0, out.output
+
+
+def test_a_users_table_keyed_differently_takes_its_own_mapping_and_the_suggested_fix_works(tmp_path):
+    """Segment's warehouse `users` table is keyed by `id` (and its events carry a message `id` too). The message
+    proposes the users table's own mapping; pasted as written it works, and the events keep their user ids."""
+    import re as regex
+
+    from click.testing import CliRunner
+
+    from segworkshop.cli import main
+
+    events = pd.DataFrame(
+        {
+            "id": [f"msg{i}" for i in range(8)],  # a message id, different on every event
+            "user_id": ["a", "a", "b", "b", "c", "c", "d", "d"],
+            "event": ["visit", "purchase", "visit", "visit", "visit", "purchase", "visit", "visit"],
+            "timestamp": pd.date_range("2026-01-01", periods=8, freq="h").strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+    )
+    users = pd.DataFrame({"id": ["a", "b", "c", "d"], "plan": ["pro", "free", "pro", "free"]})
+    (tmp_path / "exports").mkdir()
+    events.to_csv(tmp_path / "exports" / "tracks.csv", index=False)
+    users.to_csv(tmp_path / "exports" / "users.csv", index=False)
+    head = "data:\n  events: exports/tracks.csv\n  observed_until: 2026-03-01\n"
+    tail = "success: {event: purchase, within_days: 14}\nsegments: [plan]\n"
+    (tmp_path / "workshop.yaml").write_text(head + "  users: exports/users.csv\n" + tail)
+    out = CliRunner().invoke(main, ["compare", str(tmp_path)])
+    assert out.exit_code == 2 and "Traceback" not in out.output
+    fix = regex.search(r"`(data\.users: \{.*?\}\})`", out.output)
+    assert fix, out.output
+    assert fix.group(1) == "data.users: {path: exports/users.csv, columns: {user_id: id}}"
+    (tmp_path / "workshop.yaml").write_text(head + "  users: " + fix.group(1).split(": ", 1)[1] + "\n" + tail)
+    out = CliRunner().invoke(main, ["compare", str(tmp_path), "--format", "json"])
+    assert out.exit_code == 0, out.output
+    rows = {r["value"]: (r["units"], r["successes"]) for r in json.loads(out.stdout)["rows"]}
+    assert rows == {"pro": (2, 2), "free": (2, 0)}  # four people, keyed by user_id on the events
+
+
+def test_keyed_source_mappings_are_checked():
+    base = {"events": "e.csv"}
+    with pytest.raises(ConfigError, match=r"exactly one of `path:`"):
+        parse_config({"data": {**base, "users": {"columns": {"user_id": "id"}}}, "success": "buy"})
+    with pytest.raises(ConfigError, match=r"maps only its ids"):
+        parse_config({"data": {**base, "users": {"path": "u.csv", "columns": {"plan": "tier"}}}, "success": "buy"})
+    with pytest.raises(ConfigError, match=r"unknown keys \['key'\]"):
+        parse_config({"data": {**base, "users": {"path": "u.csv", "key": "id"}}, "success": "buy"})

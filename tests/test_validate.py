@@ -136,3 +136,25 @@ def test_to_dict_is_json_ready():
 
     text = json.dumps(validate(workshop(make_events())).to_dict(), default=str)
     assert '"ok": true' in text
+
+
+def test_an_event_id_read_as_the_user_id_is_a_warning():
+    """`columns: {user_id: id}` on an export whose `id` is the message id makes every event its own user."""
+    n = 300
+    df = pd.DataFrame(
+        {
+            "id": [f"m{i}" for i in range(n)],
+            "uid": [f"u{i % 40}" for i in range(n)],
+            "name": ["visit"] * (n - 30) + ["purchase"] * 30,
+            "when": pd.date_range("2026-01-01", periods=n, freq="h").strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+    )
+    ws = Workshop.from_dict(
+        {
+            "data": {"events": df, "columns": {"user_id": "id", "event": "name", "timestamp": "when"}},
+            "success": {"event": "purchase", "within_days": 14},
+        }
+    )
+    report = validate(ws)
+    hits = [f for f in report.findings if "looks like an event or message id" in f.message]
+    assert len(hits) == 1 and hits[0].level == "warning" and "'id'" in hits[0].message
