@@ -48,7 +48,7 @@ import pandas as pd
 
 from . import stats
 from .errors import DataError
-from .population import LEFT_OUT, data_end, require_window
+from .population import LEFT_OUT, data_end, mature_condition, require_window
 from .segments import Segment, parse_segments, segment_table
 
 ALPHA = stats.ALPHA
@@ -311,12 +311,9 @@ def cohort_counts(ws: Any, prev_end: datetime, segments: list[Segment]) -> pd.Da
 
     Columns: segment ("" for the baseline), value, new (bool), units, successes.
     """
-    from .success import days_interval
-
     table = segment_table(ws, segments)
-    limit = ibis.literal(_naive(prev_end), type="timestamp")
-    within = ws.config.success.within_days
-    table = table.mutate(_new=(table.start_at + days_interval(within) <= limit).ifelse(False, True))
+    closed_before = mature_condition(table, ws.config.success.within_days, prev_end)  # judged by the previous run
+    table = table.mutate(_new=closed_before.ifelse(False, True))
     hits = table.success.ifelse(1, 0).sum()
     null = ibis.null("string")
     parts = [
@@ -469,11 +466,6 @@ def _parse_end(text: Any) -> datetime | None:
         return None
     value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-
-
-def _naive(value: datetime) -> datetime:
-    """UTC without a zone, as the engine's timestamps are."""
-    return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -155,8 +155,8 @@ def compare(workshop: Path, by: tuple[str, ...], fmt: str, no_strata: bool) -> N
             click.echo(f"left out: {info['note']}")
         click.echo("")
         click.echo(_format_comparison(result.rows))
-        behaviour = result.rows[result.rows.get("block", "") == "behaviour"] if "block" in result.rows else None
-        if behaviour is not None and len(behaviour):
+        behaviour = result.rows[result.rows.block == "behaviour"]
+        if len(behaviour):
             click.echo("\nbehaviour rows compare success after their window, among units not yet successful then:")
             for r in behaviour.itertuples():
                 click.echo(f"  {r.segment} = {r.value}: {r.compares}")

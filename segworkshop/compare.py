@@ -24,7 +24,7 @@ import pandas as pd
 
 from . import stats
 from .errors import DataError, did_you_mean, listing
-from .population import LEFT_OUT, Population, landmark_sentence, population, require_window
+from .population import LEFT_OUT, Population, data_end, landmark_sentence, period_judged, population, require_window
 from .segments import MISSING, NO, YES, Segment, parse_segment, parse_segments, segment_table
 
 UNRELIABLE_UNITS = 30  # rates on fewer units are shown greyed out
@@ -474,7 +474,6 @@ def trend(ws: Any, by: str | Any | None = None, every: str = "week") -> pd.DataF
     keys = ["_period"] + ([segments[1].name] if by is not None else [])
     agg = table.group_by(keys).aggregate(units=table.count(), successes=table.success.ifelse(1, 0).sum())
     df = agg.to_pandas().rename(columns={"_period": "period"})
-    pop = population(ws)
     window = ws.config.success.within_days
     df["units"] = df["units"].astype("int64")
     df["successes"] = df["successes"].fillna(0).astype("int64")
@@ -482,12 +481,8 @@ def trend(ws: Any, by: str | Any | None = None, every: str = "week") -> pd.DataF
     bounds = [stats.wilson_interval(x, n) for x, n in zip(df.successes, df.units, strict=True)]
     df["ci_low"] = [b[0] for b in bounds]
     df["ci_high"] = [b[1] for b in bounds]
-    end = pop.data_end
-    if end is None:
-        df["complete"] = True
-    else:
-        limit = pd.Timestamp(end).tz_localize(None) if pd.Timestamp(end).tzinfo else pd.Timestamp(end)
-        df["complete"] = [_period_end(p, every) + pd.Timedelta(days=window) <= limit for p in df.period]
+    end = data_end(ws)
+    df["complete"] = [period_judged(p, every, window, end) for p in df.period]
     df["small"] = df["units"] < ws.config.privacy_min_units
     if by is not None:
         seg = segments[1]
@@ -498,12 +493,6 @@ def trend(ws: Any, by: str | Any | None = None, every: str = "week") -> pd.DataF
     else:
         df = df.sort_values("period")
     return df.reset_index(drop=True)
-
-
-def _period_end(period: str, every: str) -> pd.Timestamp:
-    """The first instant after a period of first seen (``2026-01-05`` week, ``2026-01`` month)."""
-    start = pd.Timestamp(period)
-    return start + (pd.Timedelta(days=7) if every == "week" else pd.DateOffset(months=1))
 
 
 def top_values(df: pd.DataFrame, max_values: int = 8, other: str = "other") -> pd.DataFrame:

@@ -146,8 +146,7 @@ def comparison(result: Any, interactive: bool, title: str = "Success rate by seg
     notes = result.left_out_notes()
     if notes["too_recent_note"]:
         text(notes["too_recent_note"])
-    block = shared["block"] if "block" in shared.columns else pd.Series("trait", index=shared.index)
-    traits, behaviour = shared[block != "behaviour"], shared[block == "behaviour"]
+    traits, behaviour = shared[shared.block != "behaviour"], shared[shared.block == "behaviour"]
     if len(traits):
         visible = traits[~traits["hidden"]]
         if len(visible):

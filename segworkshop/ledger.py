@@ -68,6 +68,8 @@ class Ledger:
     pages: dict[str, list[str]] = field(default_factory=dict)
     padding: int = 0  # comparisons looked at but not computed (discover's possible pairs): p = 1
     correction: str = "fdr_bh"
+    _q_by_key: dict[str, float] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _q_state: tuple[int, int] | None = field(default=None, init=False, repr=False, compare=False)
 
     def add(self, key: str, p_value: float, page: str) -> None:
         """Enter a comparison (once: the same key always has the same p)."""
@@ -83,11 +85,13 @@ class Ledger:
         return len(self.p) + self.padding
 
     def _q(self) -> dict[str, float]:
-        if "_qcache" not in self.__dict__ or self.__dict__["_qcache"][0] != (len(self.p), self.padding):
+        """q by key, corrected over the family as it stands (recomputed when entries or padding change)."""
+        state = (len(self.p), self.padding)
+        if self._q_state != state:
             keys = list(self.p)
             q = stats.adjust([self.p[k] for k in keys], self.correction, family=self.family)
-            self.__dict__["_qcache"] = ((len(self.p), self.padding), dict(zip(keys, q, strict=True)))
-        return self.__dict__["_qcache"][1]
+            self._q_by_key, self._q_state = dict(zip(keys, q, strict=True)), state
+        return self._q_by_key
 
     def q(self, key: str) -> float:
         """The session's q for one comparison (nan if the ledger never computed it)."""

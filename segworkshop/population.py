@@ -71,24 +71,33 @@ class Population:
 
 
 def data_end(ws: Any) -> datetime | None:
-    """The end of the observation: ``data.observed_until`` when set, else the last event's time (UTC)."""
-    configured = ws.config.data.observed_until
-    if configured is not None:
-        return configured
-    value = ws.events.timestamp.max().to_pyarrow().as_py()
-    if value is None:
-        return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    """The end of the observation: ``data.observed_until`` when set, else the last event's time (UTC); computed
+    once per workshop (:attr:`segworkshop.workshop.Workshop.data_end`)."""
+    return ws.data_end
 
 
 def mature_condition(units: Any, within_days: float | None, end: datetime | None) -> Any:
-    """The engine expression "this unit's success window is closed" (None: nothing to censor by)."""
+    """The engine expression "this unit's success window is closed by ``end``" (None: nothing to censor by)."""
     from .success import days_interval
 
     if within_days is None or end is None:
         return None
-    limit = ibis.literal(end.replace(tzinfo=None), type="timestamp")
+    naive = end.astimezone(timezone.utc).replace(tzinfo=None) if end.tzinfo else end  # as the engine's times are
+    limit = ibis.literal(naive, type="timestamp")
     return units.start_at + days_interval(within_days) <= limit
+
+
+def period_judged(period_start: Any, period: str, within_days: float | None, end: datetime | None) -> bool:
+    """Every unit first seen in the period (``week`` from its Monday, or ``month``) has a closed success window
+    by ``end``: the period ends at least the success window before the data end."""
+    import pandas as pd
+
+    if end is None:
+        return True
+    start = pd.Timestamp(period_start)
+    after = start + (pd.Timedelta(days=7) if period == "week" else pd.DateOffset(months=1))
+    limit = pd.Timestamp(end).tz_convert(None) if pd.Timestamp(end).tzinfo else pd.Timestamp(end)
+    return bool(after + pd.Timedelta(days=within_days or 0) <= limit)
 
 
 def require_window(ws: Any, what: str) -> None:
@@ -175,6 +184,18 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
+def landmark_sentence(segment: Any, value: str, rate: float, rest_rate: float, unit: str, within_days: Any) -> str:
+    """What a behaviour row compares, in words a PM reads: "among users who had not succeeded by day 7: did
+    search in the first 7 days → 16.4% succeeded in days 7–14, vs 11.7% of the others"."""
+    n = _num(segment.window)
+    later = f"in days {n}–{_num(within_days)}" if within_days is not None else f"after day {n}"
+    rest = "—" if math.isnan(rest_rate) else f"{rest_rate:.1%}"
+    return (
+        f"among {unit}s who had not succeeded by day {n}: {segment.doing(value)} → {rate:.1%} succeeded {later}, "
+        f"vs {rest} of the others"
+    )
+
+
 __all__ = [
     "DEFAULT_BEHAVIOUR_DAYS",
     "LEFT_OUT",
@@ -183,19 +204,8 @@ __all__ = [
     "data_end",
     "landmark_sentence",
     "mature_condition",
+    "period_judged",
     "population",
     "propose_window",
     "require_window",
 ]
-
-
-def landmark_sentence(segment: Any, value: str, rate: float, rest_rate: float, unit: str, within_days: Any) -> str:
-    """What a behaviour row compares, in words a PM reads: "among users who had not succeeded by day 7: did
-    search in the first 7 days → 16.4% succeeded in days 7–14, vs 11.7% of the others"."""
-    n = _num(segment.window)
-    later = f"in days {n}–{_num(within_days)}" if within_days is not None else f"after day {n}"
-    rest = "—" if rate is None or math.isnan(rest_rate) else f"{rest_rate:.1%}"
-    return (
-        f"among {unit}s who had not succeeded by day {n}: {segment.doing(value)} → {rate:.1%} succeeded {later}, "
-        f"vs {rest} of the others"
-    )

@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import stats
 from .compare import resolve_segments
-from .population import data_end, require_window
+from .population import data_end, period_judged, require_window
 from .segments import segment_table
 
 QUESTIONS = (
@@ -63,12 +63,8 @@ def weekly_units(ws: Any, segment: Any = None, value: str | None = None, weeks: 
         table = table.filter(table[segments[1].name] == value)
     counts = table.group_by("_week").aggregate(units=table.count(), successes=table.success.ifelse(1, 0).sum())
     df = counts.to_pandas().rename(columns={"_week": "week"}).sort_values("week").reset_index(drop=True)
-    end = data_end(ws)
-    if end is not None and len(df):
-        limit = pd.Timestamp(end).tz_convert(None)
-        window = pd.Timedelta(days=ws.config.success.within_days or 0)
-        full = [pd.Timestamp(w) + pd.Timedelta(days=7) + window <= limit for w in df.week]
-        df = df[full]
+    within, end = ws.config.success.within_days, data_end(ws)
+    df = df[df.week.map(lambda w: period_judged(w, "week", within, end)).astype(bool)]
     return df.tail(weeks).reset_index(drop=True)
 
 

@@ -258,7 +258,7 @@ def segment_table(ws: Any, segments: Sequence[Segment]) -> ir.Table:
     trait_columns = list(dict.fromkeys(s.column for s in segments if s.kind in ("trait", "bins")))
     _check_columns(ws, segments, trait_columns)
     units = ws.unit_table(traits=trait_columns)
-    mature = mature_condition(units, within, data_end(ws) if within is not None else None)
+    mature = mature_condition(units, within, data_end(ws))
     if mature is not None:
         units = units.filter(mature)
     behaviour = [s for s in segments if s.behavioural]
@@ -309,7 +309,7 @@ def _label(s: Segment, units: ir.Table) -> ir.StringValue:
         for i in range(len(s.bins) - 1):
             cases.append((value < s.bins[i + 1], labels[i + 1]))
         # NaN (Parquet NaN, CSV "NaN") is missing, not the top bin
-        return ibis.ifelse(value.isnull() | value.isnan(), MISSING, ibis.cases(*cases, else_=labels[-1]))
+        return ibis.ifelse(present(value), ibis.cases(*cases, else_=labels[-1]), MISSING)
     if s.kind == "cohort":
         day = units.first_seen.truncate("W" if s.cohort == "week" else "M")
         fmt = "%Y-%m-%d" if s.cohort == "week" else "%Y-%m"

@@ -11,6 +11,7 @@ From Python, any source may be a pandas DataFrame, a pyarrow Table, a DuckDB rel
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,7 @@ class Workshop:
         if config.data is not self.config.data:
             return Workshop(config, self.con)
         new = Workshop(config, self.con)
-        for name in ("mapped", "users", "accounts"):
+        for name in ("mapped", "users", "accounts", "data_end"):
             if name in self.__dict__:
                 new.__dict__[name] = self.__dict__[name]
         return new
@@ -94,6 +95,20 @@ class Workshop:
         table = map_keyed(raw, key, self.config.data, label, f"data.{name}", own, source=spec)
         check_one_row_per_key(table, key, label, f"data.{name}")
         return table
+
+    @cached_property
+    def data_end(self) -> datetime | None:
+        """The end of the observation (UTC): ``data.observed_until`` when set, else the last event's time.
+
+        One query, once per opened data: every censoring decision (population.py) reads it.
+        """
+        configured = self.config.data.observed_until
+        if configured is not None:
+            return configured
+        value = self.events.timestamp.max().to_pyarrow().as_py()
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
     @cached_property
     def unit_events(self) -> ir.Table:
@@ -177,6 +192,4 @@ class Workshop:
         from .population import data_end, mature_condition
 
         table = self.unit_table(traits=[], include_unstarted=True)
-        within = self.config.success.within_days
-        mature = mature_condition(table, within, data_end(self) if within is not None else None)
-        return summarize(table, mature)
+        return summarize(table, mature_condition(table, self.config.success.within_days, data_end(self)))
