@@ -60,7 +60,7 @@ def resolve_segments(ws: Any, by: Sequence[Any] | None) -> list[Segment]:
     for item in by:
         if isinstance(item, str) and item in named:
             out.append(named[item])
-        elif isinstance(item, str) and item not in ws.trait_columns():
+        elif isinstance(item, str) and not ws.has_trait(item):
             choices = [*named, *ws.trait_columns()]
             raise DataError(
                 f"no segment or trait named {item!r}.{did_you_mean(item, choices)} "

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 
 from .errors import ConfigError, did_you_mean
+from .identity import parse_identity
 
 UNITS = ("user", "account")
 SUCCESS_KINDS = ("event", "any_of", "all_of", "sequence")
@@ -25,7 +26,7 @@ OPERATORS = ("==", "!=", ">", ">=", "<", "<=", "in", "not_in")
 FIRST_EVENT = "first_event"
 
 TOP_KEYS = ("title", "data", "unit", "success", "segments", "privacy", "engine", "participants")
-DATA_KEYS = ("events", "users", "accounts", "preset", "columns", "time_unit", "observed_until")
+DATA_KEYS = ("events", "users", "accounts", "preset", "columns", "time_unit", "observed_until", "identity")
 SUCCESS_KEYS = ("event", "any_of", "all_of", "sequence", "where", "within_days", "start", "name")
 
 
@@ -99,6 +100,7 @@ class DataConfig:
     columns: Mapping[str, Any] = field(default_factory=dict)
     time_unit: str = "auto"
     observed_until: datetime | None = None  # when the export was taken (UTC); default: the last event's time
+    identity: Any = None  # IdentityRule, False (off) or None (the preset's rule); see identity.py
 
 
 @dataclass(frozen=True)
@@ -222,6 +224,7 @@ def parse_data(raw: Any, where: str = "") -> DataConfig:
         raise ConfigError(f"{where}`data.time_unit` is {time_unit!r}; use one of {', '.join(TIME_UNITS)}.")
     return DataConfig(
         observed_until=_parse_instant(raw.get("observed_until"), "data.observed_until", where),
+        identity=parse_identity(raw.get("identity"), where),
         events=raw["events"],
         users=raw.get("users"),
         accounts=raw.get("accounts"),

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .identity import IdentityRule
+
 
 @dataclass(frozen=True)
 class Preset:
@@ -21,6 +23,10 @@ class Preset:
     columns: dict[str, Any]
     traits: dict[str, Any] = field(default_factory=dict)
     time_unit: str = "auto"
+    identity: IdentityRule | None = None  # how the vendor's anonymous and known ids make one person
+    calls: tuple[str, tuple[str, ...]] | None = None  # (call-type column, the types that are events)
+    trait_calls: tuple[str, str] | None = None  # (call type, field) whose rows give the person's traits
+    merged: str = ""  # where the vendor has already merged a person's ids, in words
 
 
 PRESETS: dict[str, Preset] = {
@@ -82,6 +88,7 @@ PRESETS: dict[str, Preset] = {
                 "city": ["properties.$city"],
             },
             time_unit="s",
+            identity=IdentityRule(known="properties.$user_id", anonymous="properties.$device_id"),
         ),
         Preset(
             name="posthog",
@@ -124,6 +131,7 @@ PRESETS: dict[str, Preset] = {
                 "medium": ["traffic_source.medium"],
             },
             time_unit="us",
+            identity=IdentityRule(known="user_id", anonymous="user_pseudo_id"),
         ),
         Preset(
             name="segment",
@@ -145,6 +153,9 @@ PRESETS: dict[str, Preset] = {
                 "campaign_source": ["context.campaign.source", "context_campaign_source"],
                 "locale": ["context.locale", "context_locale"],
             },
+            identity=IdentityRule(known=["userId", "user_id"], anonymous=["anonymousId", "anonymous_id"]),
+            calls=("type", ("track",)),
+            trait_calls=("identify", "traits"),
         ),
     )
 }

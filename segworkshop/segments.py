@@ -272,9 +272,9 @@ def segment_table(ws: Any, segments: Sequence[Segment]) -> ir.Table:
 
 
 def _check_columns(ws: Any, segments: Sequence[Segment], trait_columns: list[str]) -> None:
-    available = ws.trait_columns()
     for s in segments:
-        if s.kind in ("trait", "bins") and s.column not in available:
+        if s.kind in ("trait", "bins") and not ws.has_trait(s.column):
+            available = ws.trait_columns()
             raise DataError(
                 f"segment {s.name!r}: no column {s.column!r} in the {ws.unit}s table or the events."
                 f"{did_you_mean(s.column, available)} Columns you can segment on: {listing(available)}."

@@ -10,8 +10,8 @@ import glob
 import hashlib
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import ibis.expr.types as ir
 
 from .config import DataConfig
 from .errors import ConfigError, DataError, closest, did_you_mean, first_line, listing
+from .identity import ANONYMOUS, KNOWN, IdentityRule, id_links, stitch
 from .presets import PRESETS
 from .timeparse import parse_timestamp
 
@@ -33,13 +34,47 @@ _DUCKDB = (".duckdb", ".db", ".ddb")
 
 @dataclass
 class MappedEvents:
-    """Canonical events plus what validation needs to explain problems in the source's own terms."""
+    """Canonical events plus what validation needs to explain problems in the source's own terms.
+
+    The events are built from ``raw`` by one select (``columns``), the call filter (``calls``: Segment's
+    track calls) and, with an identity rule, the join to the id ``links``; :meth:`with_columns` rebuilds them
+    with extra columns read from nested properties (``user_properties.plan``), named by their path.
+    """
 
     table: ir.Table  # user_id, event, timestamp, [session_id], [account_id], other scalar columns
     raw: ir.Table  # the table as read
     label: str  # the file or table it came from, for messages
     sources: dict[str, str] = field(default_factory=dict)  # canonical field -> the source column(s) used
     times: ir.Table | None = None  # raw: the time as exported, parsed: as read; to count what did not parse
+    columns: dict[str, ir.Value] = field(default_factory=dict)  # name -> expression over raw
+    hidden: dict[str, ir.Value] = field(default_factory=dict)  # the identity's known/anonymous ids over raw
+    calls: ir.BooleanValue | None = None  # which raw rows are events (None: all)
+    call_type: ir.Value | None = None  # the call-type column over raw (Segment's `type`), when calls is set
+    pairs: ir.Table | None = None  # (_sw_known, _sw_anonymous, timestamp) of every raw row, when stitching
+    links: ir.Table | None = None  # anonymous id -> known id (identity.py), when stitching
+    identity: str | None = None  # the identity rule in words, for messages
+
+    def with_columns(self, extra: Mapping[str, ir.Value] | None = None) -> ir.Table:
+        """The canonical events with ``extra`` columns (expressions over ``raw``) added."""
+        rows = self.raw if self.calls is None else self.raw.filter(self.calls)
+        events = rows.select(**self.columns, **dict(extra or {}), **self.hidden)
+        return events if self.links is None else stitch(events, self.links)
+
+    def all_rows(self, extra: Mapping[str, ir.Value] | None = None) -> ir.Table:
+        """Every raw row (every call type) mapped, ids stitched: where identify calls' traits are read."""
+        rows = self.raw.select(**self.columns, **dict(extra or {}), **self.hidden)
+        return rows if self.links is None else stitch(rows, self.links)
+
+    def unstitched(self) -> ir.Table:
+        """The events with the user id as exported (before identity stitching)."""
+        rows = self.raw if self.calls is None else self.raw.filter(self.calls)
+        return rows.select(**self.columns)
+
+    def with_links(self, links: ir.Table) -> MappedEvents:
+        """The same mapping joined to another links table (e.g. the cached one)."""
+        new = replace(self, links=links)
+        new.table = new.with_columns()
+        return new
 
 
 def describe_source(spec: Any, base_dir: Path) -> str:
@@ -223,9 +258,19 @@ def resolve(table: ir.Table, spec: Any) -> ir.Value | None:
         return ibis.coalesce(*parts)
     if not isinstance(spec, str):
         return None
-    if spec in table.columns:
-        return table[spec]
+    column = column_named(table.columns, spec)
+    if column is not None:
+        return table[column]
     return _resolve_path_expr(table, spec)
+
+
+def column_named(columns: Sequence[str], name: str) -> str | None:
+    """The column called ``name``: exactly, else the one column that matches ignoring case (warehouses such as
+    Snowflake upper-case every name: ``USER_ID``, ``CONTEXT_OS_NAME``); None when there is none, or several."""
+    if name in columns:
+        return name
+    folded = [c for c in columns if c.casefold() == name.casefold()]
+    return folded[0] if len(folded) == 1 else None
 
 
 def _resolve_path_expr(table: ir.Table, path: str) -> ir.Value | None:
@@ -234,8 +279,8 @@ def _resolve_path_expr(table: ir.Table, path: str) -> ir.Value | None:
         return None
     # the longest dotted prefix that is a column (column names may themselves contain dots)
     for i in range(len(tokens), 0, -1):
-        head = ".".join(n for n, _ in tokens[:i])
-        if head in table.columns and not any(k for _, k in tokens[: i - 1]):
+        head = column_named(table.columns, ".".join(n for n, _ in tokens[:i]))
+        if head is not None and not any(k for _, k in tokens[: i - 1]):
             break
     else:
         return None
@@ -250,9 +295,10 @@ def _resolve_path_expr(table: ir.Table, path: str) -> ir.Value | None:
             json_path += [name] if name else []
             continue
         if name:
-            if dtype.is_struct() and name in dtype.names:
-                expr = expr[name]
-            elif dtype.is_map():
+            field_name = column_named(dtype.names, name) if dtype.is_struct() else None
+            if field_name is not None:
+                expr = expr[field_name]
+            elif dtype.is_map():  # wide JSON: past ~200 keys DuckDB reads an object as MAP(VARCHAR, JSON)
                 expr = expr.get(name)
             else:
                 return None
@@ -261,7 +307,9 @@ def _resolve_path_expr(table: ir.Table, path: str) -> ir.Value | None:
             if not (dtype.is_array() and dtype.value_type.is_struct() and "key" in dtype.value_type.names):
                 return None
             expr = expr.filter(lambda item, k=key: item["key"] == k)[0]["value"]
-    return _json_text(expr, json_path) if json_path else expr
+    if json_path or expr.type().is_json():  # a JSON value (a map's, or a key's) is read as its text
+        return _json_text(expr, json_path)
+    return expr
 
 
 def _json_text(expr: ir.Value, keys: list[str]) -> ir.StringValue:
@@ -342,28 +390,149 @@ def map_events(raw: ir.Table, data: DataConfig, label: str) -> MappedEvents:
     for name in OPTIONAL:
         if name in exprs:
             selected[name] = _as_id(exprs[name])
-    used = {s for s in sources.values()}
+    used = {c for spec in (columns[n] for n in exprs) for c in _spec_columns(spec, raw)}
     preset = PRESETS[data.preset] if data.preset else None
+    hidden: dict[str, ir.Value] = {}
+    rule = identity_rule(data)
+    if rule is not None:
+        known, anonymous = resolve(raw, rule.known), resolve(raw, rule.anonymous)
+        if known is not None and anonymous is not None:
+            hidden = {KNOWN: _as_id(known), ANONYMOUS: _as_id(anonymous)}
+            used |= _spec_columns(rule.known, raw) | _spec_columns(rule.anonymous, raw)
+            sources["identity"] = f"{_spec_text(rule.known, raw)} / {_spec_text(rule.anonymous, raw)}"
     if preset:
         for trait, spec in preset.traits.items():
             if trait in selected or (trait in raw.columns and trait not in used):
                 continue
             expr = resolve(raw, spec)
-            if expr is not None and _is_scalar(expr):
+            if expr is not None and is_scalar(expr):
                 selected[trait] = expr
     for column in raw.columns:
         if column in selected or column in used:
             continue
-        if _is_scalar(raw[column]):
+        if is_scalar(raw[column]):
             selected[column] = raw[column]
-    table = raw.select(**selected)
-    return MappedEvents(
-        table=table,
+    calls = None
+    if preset and preset.calls:
+        call_column, kinds = preset.calls
+        call = resolve(raw, call_column)
+        if call is not None and call.type().is_string():
+            calls = call.isin(list(kinds))
+            for name in _spec_columns(call_column, raw):  # one value on every event: not a trait
+                selected.pop(name, None)
+        else:
+            call = None
+            sources["calls"] = f"{_spec_text(call_column, raw)} in ({', '.join(kinds)})"
+    mapped = MappedEvents(
+        table=raw.select(**selected),
         raw=raw,
         label=label,
         sources=sources,
         times=raw.select(raw=exprs["timestamp"], parsed=timestamp),
+        columns=selected,
+        hidden=hidden,
+        calls=calls,
+        call_type=call if calls is not None else None,
     )
+    if hidden:
+        mapped.pairs = raw.select(**hidden, timestamp=timestamp)
+        mapped.links = id_links(mapped.pairs)
+        mapped.identity = sources["identity"]
+    mapped.table = mapped.with_columns()
+    return mapped
+
+
+def identity_rule(data: DataConfig) -> IdentityRule | None:
+    """The identity rule in force: ``data.identity`` (``false``: none), else the preset's, unless
+    ``data.columns.user_id`` chose the unit's id by hand."""
+    if data.identity is False:
+        return None
+    if isinstance(data.identity, IdentityRule):
+        return data.identity
+    if "user_id" in data.columns:
+        return None
+    preset = PRESETS[data.preset] if data.preset else None
+    return preset.identity if preset else None
+
+
+def extra_links(pairs: ir.Table, links_raw: ir.Table, rule: IdentityRule, data: DataConfig, label: str) -> ir.Table:
+    """The id links of the events' own rows plus a table of links (``data.identity.links``, e.g. Segment's
+    warehouse ``identifies``), read with the same known / anonymous specs; rows without a time rank last."""
+    known, anonymous = resolve(links_raw, rule.known), resolve(links_raw, rule.anonymous)
+    if known is None or anonymous is None:
+        missing = rule.known if known is None else rule.anonymous
+        raise DataError(
+            f"{label} (data.identity.links): no column {missing!r}. The columns are: {listing(links_raw.columns)}. "
+            "Fix: point `data.identity.links` at a table of id pairs (Segment: `identifies`), or change "
+            "`data.identity.known` / `anonymous`."
+        )
+    time = resolve(links_raw, effective_columns(data)["timestamp"])
+    stamp = (
+        parse_timestamp(time, data.time_unit)
+        if time is not None and not time.type().is_boolean()
+        else ibis.timestamp("9999-12-31 00:00:00")
+    )
+    more = links_raw.select(**{KNOWN: _as_id(known), ANONYMOUS: _as_id(anonymous)}, timestamp=stamp)
+    return id_links(pairs.union(more.cast(pairs.schema())))
+
+
+def identify_traits(mapped: MappedEvents, trait_calls: tuple[str, str]) -> ir.Table | None:
+    """A users table from identify calls (Segment): one row per person, each trait under its path
+    (``traits.plan``) with the person's first value (the earliest identify call carrying one; ties: the
+    smallest), the rule event traits follow (success.py). None when the export holds no such traits."""
+    from .success import _first_values, present
+
+    kind, field_name = trait_calls
+    traits = resolve(mapped.raw, field_name)
+    if traits is None or mapped.call_type is None:
+        return None
+    leaves = _leaves(traits, field_name, mapped.raw, mapped.call_type == kind)
+    if not leaves:
+        return None
+    rows = mapped.all_rows({**leaves, "_sw_call": mapped.call_type})
+    rows = rows.filter((rows._sw_call == kind) & rows.user_id.notnull())
+    names = list(leaves)
+    aggs = {f"_tf{i}": rows.timestamp.min(where=present(rows[n])) for i, n in enumerate(names)}
+    base = rows.group_by(rows.user_id.name("unit_id")).aggregate(**aggs)
+    people = _first_values(rows, base, names, "user_id")
+    return people.select(user_id=people.unit_id, **{n: people[n] for n in names})
+
+
+def _leaves(expr: ir.Value, path: str, raw: ir.Table, rows: ir.BooleanValue, limit: int = 200) -> dict[str, ir.Value]:
+    """The scalar leaves under a nested field, by path: a struct's fields (recursively), a map's keys as they
+    occur in the rows (at most ``limit``)."""
+    dtype = expr.type()
+    if dtype.is_struct():
+        out: dict[str, ir.Value] = {}
+        for name in dtype.names:
+            out.update(_leaves(expr[name], f"{path}.{name}", raw, rows, limit))
+        return out
+    if dtype.is_map():
+        found = raw.filter(rows).select(k=expr.keys().unnest()).distinct().order_by("k").limit(limit)
+        keys = [k for k in found.to_pyarrow().column("k").to_pylist() if k is not None]
+        return {f"{path}.{k}": resolve(raw, f"{path}.{k}") for k in keys}
+    if dtype.is_json():
+        return {path: _json_text(expr, [])}
+    return {path: expr} if is_scalar(expr) else {}
+
+
+def _spec_columns(spec: Any, raw: ir.Table) -> set[str]:
+    """The raw columns a spec reads (every part of a coalesce; the JSON-text column a path reads into), so that
+    they are not kept again as traits."""
+    if isinstance(spec, list):
+        for alternative in spec:
+            if resolve(raw, alternative) is not None:
+                return _spec_columns(alternative, raw)
+        return set()
+    if isinstance(spec, Mapping) and "coalesce" in spec:
+        return {c for part in spec["coalesce"] for c in _spec_columns(part, raw)}
+    if not isinstance(spec, str):
+        return set()
+    column = column_named(raw.columns, spec)
+    if column is not None:
+        return {column}
+    head = column_named(raw.columns, spec.split(".", 1)[0].split("[", 1)[0])
+    return {head} if head is not None and _into_json_text(raw, spec) else set()
 
 
 SAMPLE_ROWS = 1000
@@ -371,10 +540,12 @@ SAMPLE_ROWS = 1000
 
 def _into_json_text(raw: ir.Table, source: str) -> bool:
     """Whether a column spec reads a key out of a JSON-text column (``properties.distinct_id``)."""
-    if source in raw.columns or "." not in source:
+    if column_named(raw.columns, source) is not None or "." not in source:
         return False
-    head = source.split(".", 1)[0]
-    return head in raw.columns and (raw[head].type().is_string() or raw[head].type().is_json())
+    head = column_named(raw.columns, source.split(".", 1)[0])
+    return head is not None and any(
+        check() for check in (raw[head].type().is_string, raw[head].type().is_json, raw[head].type().is_map)
+    )
 
 
 def _empty_in_sample(raw: ir.Table, expr: ir.Value) -> bool:
@@ -423,7 +594,7 @@ def map_keyed(
         if field_name != key:
             selected[field_name] = _as_id(value)
     for column in raw.columns:
-        if column not in used_columns and column not in selected and _is_scalar(raw[column]):
+        if column not in used_columns and column not in selected and is_scalar(raw[column]):
             selected[column] = raw[column]
     return raw.select(**selected)
 
@@ -505,7 +676,7 @@ def _as_id(expr: ir.Value) -> ir.Value:
     return expr.cast("string")
 
 
-def _is_scalar(expr: ir.Value) -> bool:
+def is_scalar(expr: ir.Value) -> bool:
     dtype = expr.type()
     return not (dtype.is_struct() or dtype.is_array() or dtype.is_map() or dtype.is_json() or dtype.is_binary())
 

@@ -14,6 +14,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from .errors import DataError, SegworkshopError, did_you_mean, first_line, listing
+from .identity import summarize_identity
 from .success import present
 from .workshop import Workshop
 
@@ -50,6 +51,7 @@ class ValidationReport:
     duplicate_rows: int = 0
     traits: pd.DataFrame = field(default_factory=pd.DataFrame)  # column, source, type, values, missing, verdict
     baseline: dict[str, Any] | None = None
+    identity: str | None = None  # how many exported ids became how many people (identity.py)
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -81,6 +83,7 @@ class ValidationReport:
             "duplicate_rows": self.duplicate_rows,
             "traits": self.traits.to_dict(orient="records"),
             "baseline": self.baseline,
+            "identity": self.identity,
             "findings": [f.__dict__ for f in self.findings],
             "ok": self.ok,
         }
@@ -105,6 +108,8 @@ class ValidationReport:
                 else ""
             )
         )
+        if self.identity:
+            lines.append(f"  {self.identity}")
         if len(self.events):
             lines.append(f"\nEvents ({len(self.events)}):")
             for row in self.events.head(30).itertuples():
@@ -148,6 +153,9 @@ def validate(ws: Workshop) -> ValidationReport:
         report.error(f"{mapped.label} has no rows. Export a period with activity, or check the path / filter.")
         return report
     report.events = event_counts(events)
+    if mapped.links is not None:
+        summary = summarize_identity(mapped.unstitched(), events, mapped.links)
+        report.identity = summary.sentence(mapped.identity or "")
     report.duplicate_rows = int(events.count().to_pyarrow().as_py()) - int(
         events.distinct().count().to_pyarrow().as_py()
     )
@@ -172,8 +180,9 @@ def validate(ws: Workshop) -> ValidationReport:
     if report.null_user_ids or report.blank_user_ids:
         report.warn(
             f"{report.null_user_ids + report.blank_user_ids:,} events have no user id (column "
-            f"{mapped.sources['user_id']!r}); they are left out. If anonymous events carry another id, map "
-            "`data.columns.user_id: {coalesce: [user_id, anonymous_id]}`."
+            f"{mapped.sources['user_id']!r}); they are left out. If anonymous events carry another id, say "
+            "which is which: `data.identity: {known: user_id, anonymous: anonymous_id}` (a person's anonymous "
+            "events then join the id they log in as)."
         )
     if report.duplicate_rows:
         report.warn(

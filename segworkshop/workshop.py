@@ -11,6 +11,7 @@ From Python, any source may be a pandas DataFrame, a pyarrow Table, a DuckDB rel
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
@@ -21,8 +22,21 @@ import ibis.expr.types as ir
 
 from .config import WorkshopConfig, load_config, parse_config
 from .engine import connect
-from .errors import DataError, did_you_mean, listing
-from .sources import MappedEvents, check_one_row_per_key, describe_source, map_events, map_keyed, open_table
+from .errors import ConfigError, DataError, did_you_mean, listing
+from .identity import IdentityRule
+from .presets import PRESETS
+from .sources import (
+    MappedEvents,
+    check_one_row_per_key,
+    describe_source,
+    extra_links,
+    identify_traits,
+    is_scalar,
+    map_events,
+    map_keyed,
+    open_table,
+    resolve,
+)
 from .success import build_unit_table, summarize
 
 
@@ -32,6 +46,8 @@ class Workshop:
     def __init__(self, config: WorkshopConfig, con: ibis.BaseBackend | None = None) -> None:
         self.config = config
         self.con = con if con is not None else connect(config.engine)
+        self._paths: dict[str, ir.Value] = {}  # nested properties read as columns, by path (has_trait)
+        self._events: tuple[tuple[str, ...], ir.Table] | None = None
 
     @classmethod
     def load(cls, path: str | Path, *, con: ibis.BaseBackend | None = None, **sources: Any) -> Workshop:
@@ -51,9 +67,10 @@ class Workshop:
         if config.data is not self.config.data:
             return Workshop(config, self.con)
         new = Workshop(config, self.con)
-        for name in ("mapped", "users", "accounts", "data_end"):
+        for name in ("mapped", "users", "accounts", "data_end", "_identify_traits"):
             if name in self.__dict__:
                 new.__dict__[name] = self.__dict__[name]
+        new._paths = dict(self._paths)
         return new
 
     # ------------------------------------------------------------------ data
@@ -70,16 +87,78 @@ class Workshop:
     def mapped(self) -> MappedEvents:
         data = self.config.data
         raw = open_table(self.con, data.events, self.config.base_dir, "data.events")
-        return map_events(raw, data, describe_source(data.events, self.config.base_dir))
+        mapped = map_events(raw, data, describe_source(data.events, self.config.base_dir))
+        if mapped.links is None:
+            return mapped
+        links = mapped.links
+        rule = data.identity
+        if isinstance(rule, IdentityRule) and rule.links is not None:
+            label = describe_source(rule.links, self.config.base_dir)
+            links = extra_links(mapped.pairs, self._open_links(rule), rule, data, label)
+        # one table of links per opened workshop, joined by every query (identity.py)
+        return mapped.with_links(links.cache())
+
+    def _open_links(self, rule: IdentityRule) -> ir.Table:
+        return open_table(self.con, rule.links, self.config.base_dir, "data.identity.links")
 
     @property
     def events(self) -> ir.Table:
-        """Canonical events: user_id, event, timestamp (UTC), [session_id], [account_id], properties."""
-        return self.mapped.table
+        """Canonical events: user_id, event, timestamp (UTC), [session_id], [account_id], properties, and the
+        nested properties asked for by path (:meth:`has_trait`)."""
+        if self._events is None:
+            self._events = ((), self.mapped.table)
+            for name in self._filter_columns():  # `where:` filters may name nested properties too
+                self._add_path(name)
+        key = tuple(self._paths)
+        if not key:
+            return self.mapped.table
+        if self._events is None or self._events[0] != key:
+            self._events = (key, self.mapped.with_columns(self._paths))
+        return self._events[1]
+
+    def has_trait(self, name: str) -> bool:
+        """Whether units can be segmented on ``name``: a trait column, or a nested property path the vendor's
+        export holds (``user_properties.plan``, ``person_properties.plan``, ``properties.plan``,
+        ``user_properties[plan].string_value``), which from then on is an events column named by its path.
+
+        A nested property is read like every event trait: the unit's value is the one on its earliest event
+        carrying one (success.py), the same on every engine.
+        """
+        return name in self.trait_columns() or self._add_path(name)
+
+    def _add_path(self, name: str) -> bool:
+        if name in self.mapped.columns or name in self._paths:
+            return name in self._paths
+        expr = resolve(self.mapped.raw, name)
+        if expr is None or not is_scalar(expr):
+            return False
+        self._paths[name] = expr
+        return True
+
+    def _filter_columns(self) -> list[str]:
+        """Columns named by the `where:` filters of the success definition and the behaviour segments."""
+        from .segments import parse_segments
+
+        success = self.config.success
+        steps = [*success.steps, *([success.start] if success.start is not None else [])]
+        with suppress(ConfigError):  # a segment error is reported where the segments are used, with its fix
+            steps += [s.step for s in parse_segments(self.config.segments) if s.step is not None]
+        return list(dict.fromkeys(c.column for step in steps for c in step.where))
 
     @cached_property
     def users(self) -> ir.Table | None:
-        return self._keyed("users", "user_id")
+        table = self._keyed("users", "user_id")
+        if table is None and self._identify_traits is not None:
+            return self._identify_traits
+        return table
+
+    @cached_property
+    def _identify_traits(self) -> ir.Table | None:
+        """Traits from identify calls (Segment: ``traits.plan``), one row per person: each trait's first value."""
+        preset = PRESETS.get(self.config.data.preset or "")
+        if preset is None or preset.trait_calls is None or self.mapped.calls is None:
+            return None
+        return identify_traits(self.mapped, preset.trait_calls)
 
     @cached_property
     def accounts(self) -> ir.Table | None:
@@ -110,7 +189,7 @@ class Workshop:
             return None
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
-    @cached_property
+    @property
     def unit_events(self) -> ir.Table:
         """Events carrying the unit key: for accounts, ``account_id`` from the events or else the users table."""
         events = self.events
@@ -159,7 +238,7 @@ class Workshop:
         for name in traits:
             if name in table_traits:
                 from_table.append(name)
-            elif name in self.event_trait_columns():
+            elif name in self.event_trait_columns() or self.has_trait(name):
                 from_events.append(name)
             else:
                 raise DataError(

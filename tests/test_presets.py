@@ -244,9 +244,9 @@ def test_posthog_without_person_id_falls_back_to_distinct_id(tmp_path):
 
 
 GA4_EXPECTED = {
-    "user_id": [
-        "1234567890.1767607200",
-        "1234567890.1767607200",
+    "user_id": [  # the device's user_pseudo_id, stitched to the user_id it signed in as (identity.py)
+        "crm-1001",
+        "crm-1001",
         "a1b2c3d4e5f60718293a4b5c6d7e8f90",
         "a1b2c3d4e5f60718293a4b5c6d7e8f90",
     ],
