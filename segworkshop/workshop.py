@@ -129,8 +129,12 @@ class Workshop:
     def _add_path(self, name: str) -> bool:
         if name in self.mapped.columns or name in self._paths:
             return name in self._paths
-        expr = resolve(self.mapped.raw, name)
+        raw = self.mapped.raw
+        expr = resolve(raw, name)
         if expr is None or not is_scalar(expr):
+            return False
+        # a key of a map, of JSON or of a key/value array always "resolves": only the data says it is there
+        if not int(raw.select(v=expr).v.count().to_pyarrow().as_py() or 0):
             return False
         self._paths[name] = expr
         return True
