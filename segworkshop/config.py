@@ -26,7 +26,7 @@ OPERATORS = ("==", "!=", ">", ">=", "<", "<=", "in", "not_in")
 FIRST_EVENT = "first_event"
 
 TOP_KEYS = ("title", "data", "unit", "success", "segments", "privacy", "engine", "participants")
-DATA_KEYS = ("events", "users", "accounts", "preset", "columns", "time_unit", "observed_until", "identity")
+DATA_KEYS = ("events", "users", "accounts", "preset", "columns", "time_unit", "observed_until", "identity", "time_zone")
 SUCCESS_KEYS = ("event", "any_of", "all_of", "sequence", "where", "within_days", "start", "name")
 
 
@@ -101,6 +101,7 @@ class DataConfig:
     time_unit: str = "auto"
     observed_until: datetime | None = None  # when the export was taken (UTC); default: the last event's time
     identity: Any = None  # IdentityRule, False (off) or None (the preset's rule); see identity.py
+    time_zone: str | None = None  # the zone of times written without one (IANA name); default UTC
 
 
 @dataclass(frozen=True)
@@ -222,7 +223,11 @@ def parse_data(raw: Any, where: str = "") -> DataConfig:
     time_unit = str(raw.get("time_unit", "auto"))
     if time_unit not in TIME_UNITS:
         raise ConfigError(f"{where}`data.time_unit` is {time_unit!r}; use one of {', '.join(TIME_UNITS)}.")
+    time_zone = raw.get("time_zone")
+    if time_zone is not None:
+        time_zone = _parse_zone(time_zone, where)
     return DataConfig(
+        time_zone=time_zone,
         observed_until=_parse_instant(raw.get("observed_until"), "data.observed_until", where),
         identity=parse_identity(raw.get("identity"), where),
         events=raw["events"],
@@ -232,6 +237,18 @@ def parse_data(raw: Any, where: str = "") -> DataConfig:
         columns=dict(columns),
         time_unit=time_unit,
     )
+
+
+def _parse_zone(raw: Any, where: str) -> str:
+    from zoneinfo import available_timezones
+
+    zones = available_timezones()
+    if not isinstance(raw, str) or raw not in zones:
+        raise ConfigError(
+            f"{where}`data.time_zone` is {raw!r}; use an IANA zone name such as America/Los_Angeles or "
+            f"Europe/Berlin (the zone the export writes times in).{did_you_mean(str(raw), sorted(zones))}"
+        )
+    return raw
 
 
 def _check_keyed_source(spec: Any, key: str, id_field: str, where: str) -> None:

@@ -27,6 +27,7 @@ class Preset:
     calls: tuple[str, tuple[str, ...]] | None = None  # (call-type column, the types that are events)
     trait_calls: tuple[str, str] | None = None  # (call type, field) whose rows give the person's traits
     merged: str = ""  # where the vendor has already merged a person's ids, in words
+    keys: dict[str, Any] = field(default_factory=dict)  # the id column of the vendor's users / accounts tables
 
 
 PRESETS: dict[str, Preset] = {
@@ -73,7 +74,8 @@ PRESETS: dict[str, Preset] = {
             name="mixpanel",
             doc=(
                 "Mixpanel raw export (JSON lines): event, properties.distinct_id, properties.time (epoch seconds), "
-                "properties.$os / $browser / mp_country_code."
+                "properties.$os / $browser / mp_country_code. Projects created before 2023 export `time` in "
+                "the project's time zone: set `data.time_zone` to it (e.g. America/Los_Angeles)."
             ),
             columns={
                 "user_id": "properties.distinct_id",
@@ -156,6 +158,7 @@ PRESETS: dict[str, Preset] = {
             identity=IdentityRule(known=["userId", "user_id"], anonymous=["anonymousId", "anonymous_id"]),
             calls=("type", ("track",)),
             trait_calls=("identify", "traits"),
+            keys={"user_id": "id"},  # the warehouse `users` table is keyed by `id`
         ),
     )
 }

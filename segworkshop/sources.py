@@ -376,7 +376,7 @@ def map_events(raw: ir.Table, data: DataConfig, label: str) -> MappedEvents:
     if unit == "auto" and data.preset and "time_unit" not in data.columns:
         unit = PRESETS[data.preset].time_unit
     try:
-        timestamp = parse_timestamp(exprs["timestamp"], unit)
+        timestamp = parse_timestamp(exprs["timestamp"], unit, data.time_zone)
     except TypeError:
         raise DataError(
             f"{label}: column {sources['timestamp']!r} is of type {exprs['timestamp'].type()}, which is not a time. "
@@ -468,7 +468,7 @@ def extra_links(pairs: ir.Table, links_raw: ir.Table, rule: IdentityRule, data: 
         )
     time = resolve(links_raw, effective_columns(data)["timestamp"])
     stamp = (
-        parse_timestamp(time, data.time_unit)
+        parse_timestamp(time, data.time_unit, data.time_zone)
         if time is not None and not time.type().is_boolean()
         else ibis.timestamp("9999-12-31 00:00:00")
     )
@@ -580,13 +580,13 @@ def map_keyed(
         renamed[field_name] = expr
         used_columns.add(_spec_text(spec, raw))
     expr = renamed.get(key)
-    if expr is None and key in raw.columns:
-        expr = raw[key]
-    if expr is None:
-        spec = effective_columns(data).get(key, key)
-        expr = resolve(raw, spec)
+    preset = PRESETS[data.preset] if data.preset else None
+    specs = [key, *([preset.keys[key]] if preset and key in preset.keys else []), effective_columns(data).get(key)]
+    for spec in specs if expr is None else ():
+        expr = resolve(raw, spec) if spec is not None else None
         if expr is not None:
-            used_columns.add(_spec_text(spec, raw))
+            used_columns |= _spec_columns(spec, raw)
+            break
     if expr is None:
         raise DataError(_missing_keyed_message(key, None, raw.columns, label, config_key, source))
     selected: dict[str, ir.Value] = {key: _as_id(expr)}

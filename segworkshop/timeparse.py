@@ -23,8 +23,15 @@ _MICROS_PER = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 0.001}
 _AUTO_BOUNDS = ((1e11, "s"), (1e14, "ms"), (1e17, "us"))
 
 
-def parse_timestamp(value: ir.Value, unit: str = "auto") -> ir.TimestampValue:
-    """A naive-UTC timestamp expression from a timestamp, date, string or epoch-number column."""
+def parse_timestamp(value: ir.Value, unit: str = "auto", zone: str | None = None) -> ir.TimestampValue:
+    """A naive-UTC timestamp expression from a timestamp, date, string or epoch-number column.
+
+    ``zone`` (an IANA name, ``data.time_zone``): the export writes local wall time in that zone wherever it
+    does not say otherwise — naive timestamps, text without an offset, and epoch numbers counted from local
+    midnight 1970 (Mixpanel projects created before 2023 export ``time`` so). Text with an offset keeps it.
+    """
+    if zone is not None:
+        return _from_zone(value, unit, zone)
     dtype = value.type()
     if dtype.is_timestamp():
         return _to_utc(value) if dtype.timezone is not None else value
@@ -45,15 +52,42 @@ def parse_timestamp(value: ir.Value, unit: str = "auto") -> ir.TimestampValue:
     raise TypeError(f"cannot read a time from a column of type {dtype}")
 
 
-def _timezone_udf():
-    def timezone(zone, ts):
-        """DuckDB's timezone(zone, timestamptz): the wall time in that zone, as a naive timestamp."""
+def _from_zone(value: ir.Value, unit: str, zone: str) -> ir.TimestampValue:
+    dtype = value.type()
+    if dtype.is_timestamp() and dtype.timezone is not None:
+        return parse_timestamp(value, unit)
+    wall = parse_timestamp(value, unit)  # read as if it were UTC: the local wall time
+    local = local_to_utc(wall, zone)
+    if not dtype.is_string():
+        return local
+    has_offset = value.strip().re_search(r"([zZ]|[+-][0-9]{2}(:?[0-9]{2})?)$")
+    return ibis.ifelse(has_offset, wall, local)
 
-    timezone.__annotations__ = {"zone": dt.string, "ts": dt.Timestamp(timezone="UTC"), "return": dt.timestamp}
-    return ibis.udf.scalar.builtin(timezone, name="timezone")
+
+def local_to_utc(wall: ir.TimestampValue, zone: str) -> ir.TimestampValue:
+    """Naive local wall time in ``zone`` to naive UTC, in the engine (DuckDB and PostgreSQL: ``timezone(zone,
+    ts)``; Spark: ``to_utc_timestamp``). A wall time that a clock change skips or repeats follows the engine."""
+    from .sources import backend_name
+
+    if backend_name(wall) == "pyspark":
+        return _to_utc_timestamp(wall, zone)
+    return _to_utc(_in_zone(zone, wall))
 
 
-_timezone = _timezone_udf()
+def _builtin(name: str, **annotations: dt.DataType):
+    def function(a, b):
+        """An engine function, by name."""
+
+    function.__annotations__ = annotations
+    return ibis.udf.scalar.builtin(function, name=name)
+
+
+_in_zone = _builtin("timezone", a=dt.string, b=dt.timestamp, **{"return": dt.Timestamp(timezone="UTC")})
+_to_utc_timestamp = _builtin("to_utc_timestamp", a=dt.timestamp, b=dt.string, **{"return": dt.timestamp})
+
+
+# DuckDB's timezone(zone, timestamptz): the wall time in that zone, as a naive timestamp
+_timezone = _builtin("timezone", a=dt.string, b=dt.Timestamp(timezone="UTC"), **{"return": dt.timestamp})
 
 
 def _to_utc(value: ir.TimestampValue) -> ir.TimestampValue:

@@ -291,3 +291,27 @@ def test_nested_paths_as_segments_by_and_where(tmp_path):
     assert pd.isna(units.loc["p2", "user_properties[plan].string_value"])
     with pytest.raises(DataError, match="no segment or trait named 'user_properties\\[nope\\]"):
         compare(ws, by=["user_properties[nope].string_value"])
+
+
+def test_segment_warehouse_users_table_is_keyed_by_id(tmp_path):
+    """Segment's warehouse `users` table is keyed by `id`: the preset knows, and never re-keys the events."""
+    pd.DataFrame(
+        {
+            "id": ["m1", "m2", "m3"],
+            "user_id": ["U1", "U1", "U2"],
+            "anonymous_id": ["a1", "a1", "a2"],
+            "event": ["view", "buy", "view"],
+            "event_text": ["view", "buy", "view"],
+            "timestamp": ["2026-01-05T10:00:00Z", "2026-01-06T10:00:00Z", "2026-01-05T12:00:00Z"],
+        }
+    ).to_csv(tmp_path / "tracks.csv", index=False)
+    pd.DataFrame({"ID": ["U1", "U2"], "PLAN": ["pro", "free"]}).to_csv(tmp_path / "users.csv", index=False)
+    ws = Workshop.from_dict(
+        {
+            "data": {"events": str(tmp_path / "tracks.csv"), "users": str(tmp_path / "users.csv"), "preset": "segment"},
+            "success": {"event": "buy"},
+        }
+    )
+    assert sorted(ws.events.user_id.to_pandas()) == ["U1", "U1", "U2"]
+    units = ws.unit_table(traits=["PLAN"]).to_pandas().set_index("unit_id")
+    assert units.PLAN.to_dict() == {"U1": "pro", "U2": "free"} and units.success.to_dict() == {"U1": True, "U2": False}

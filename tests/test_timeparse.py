@@ -293,3 +293,32 @@ def test_explicit_unit_still_reads_iso_text(con):
         pd.Timestamp("2026-01-05 10:00:00"),
         pd.Timestamp("2026-01-05 10:00:00"),
     ]
+
+
+def test_time_zone_reads_zone_less_times_as_local_wall_time():
+    """`data.time_zone`: naive text and epoch numbers are local (Mixpanel before 2023); offsets are kept.
+    Expected UTC by hand: Los Angeles is UTC-8 in January, UTC-7 in July; Berlin UTC+1 in January."""
+    import pandas as pd
+
+    from segworkshop import ConfigError, Workshop
+
+    df = pd.DataFrame(
+        {
+            "user_id": ["a", "a", "b", "c"],
+            "event": ["x", "y", "x", "x"],
+            "timestamp": ["2026-01-05 10:00:00", "2026-07-05T10:00:00+02:00", "1767607200", "2026-07-05 10:00"],
+        }
+    )
+    ws = Workshop.from_dict({"data": {"events": df, "time_zone": "America/Los_Angeles"}, "success": {"event": "y"}})
+    got = ws.events.to_pandas().set_index(["user_id", "event"]).timestamp
+    assert got[("a", "x")] == pd.Timestamp("2026-01-05 18:00:00")
+    assert got[("a", "y")] == pd.Timestamp("2026-07-05 08:00:00")  # its own offset wins
+    assert got[("b", "x")] == pd.Timestamp("2026-01-05 18:00:00")  # epoch seconds of local wall time
+    assert got[("c", "x")] == pd.Timestamp("2026-07-05 17:00:00")  # summer time
+    seconds = pd.DataFrame({"user_id": ["a"], "event": ["x"], "timestamp": [1767607200]})
+    ws = Workshop.from_dict(
+        {"data": {"events": seconds, "time_zone": "Europe/Berlin", "preset": None}, "success": {"event": "y"}}
+    )
+    assert ws.events.to_pandas().timestamp.tolist() == [pd.Timestamp("2026-01-05 09:00:00")]
+    with pytest.raises(ConfigError, match="Europe/Berlin"):
+        Workshop.from_dict({"data": {"events": seconds, "time_zone": "Europe/Berln"}, "success": {"event": "y"}})
