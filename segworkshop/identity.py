@@ -11,7 +11,8 @@ presets; each preset that needs one sets it, ``identity: false`` switches it off
 1. the known id, when the event carries one;
 2. else the known id its anonymous id was **first** seen with: the earliest row carrying both ids (ties at that
    instant: the smallest known id), so one device shared by two people goes to the first who logged in;
-3. else the event's own user id (the preset's ``user_id``): someone who never logs in is one person per id.
+3. else the event's own user id (the preset's ``user_id``), else its anonymous id: someone who never logs in
+   is one person per id.
 
 The links (one row per anonymous id) are one aggregate over the rows that carry both ids, optionally with a
 table of links of its own (``links:``, e.g. Segment's warehouse ``identifies``), built once per opened workshop
@@ -82,7 +83,8 @@ def id_links(pairs: ir.Table) -> ir.Table:
 
 
 def stitch(events: ir.Table, links: ir.Table) -> ir.Table:
-    """Events whose user_id is the person's: the known id, else the linked one, else the event's own id.
+    """Events whose user_id is the person's: the known id, else the linked one, else the event's own id, else
+    its anonymous id.
 
     ``events`` carries the ``_sw_known`` and ``_sw_anonymous`` columns, which the result drops.
     """
@@ -90,7 +92,7 @@ def stitch(events: ir.Table, links: ir.Table) -> ir.Table:
 
     linked = links.select(_sw_link_anonymous=links[ANONYMOUS], _sw_linked=links[KNOWN])
     joined = events.left_join(linked, events[ANONYMOUS] == linked._sw_link_anonymous)
-    person = ibis.coalesce(joined[KNOWN], joined._sw_linked, joined.user_id)
+    person = ibis.coalesce(joined[KNOWN], joined._sw_linked, joined.user_id, joined[ANONYMOUS])
     keep = [c for c in events.columns if c not in (KNOWN, ANONYMOUS)]
     return joined.select(*[person.name("user_id") if c == "user_id" else joined[c] for c in keep])
 

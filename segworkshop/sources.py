@@ -112,6 +112,8 @@ def open_table(con: ibis.BaseBackend, spec: Any, base_dir: Path, key: str) -> ir
         name = "segworkshop_" + key.replace(".", "_")
         if len(spec) == 0:
             raise DataError(f"{key}: the {type(spec).__name__} passed in has no rows.")
+        if con.name == "pyspark":  # Spark has no temporary tables: an in-memory table becomes a temporary view
+            return con.create_view(name, ibis.memtable(spec), overwrite=True)
         return con.create_table(name, spec, overwrite=True, temp=True)
     raise ConfigError(
         f"{key}: cannot read a {type(spec).__name__}. Pass a file path, a pandas DataFrame, a pyarrow Table, "
@@ -321,6 +323,12 @@ def _json_text(expr: ir.Value, keys: list[str]) -> ir.StringValue:
 
         quoted = "$" + "".join('."' + k.replace('"', '\\"') + '"' for k in keys)
         return _extract(expr.cast("string"), quoted)
+    if backend_name(expr) == "pyspark":  # get_json_object: a string's text, any other value as JSON text
+
+        @ibis.udf.scalar.builtin(name="get_json_object")
+        def _get(doc: str, path: str) -> str: ...
+
+        return _get(expr.cast("string"), "$" + "".join("['" + k.replace("'", "\\'") + "']" for k in keys))
     doc = expr.cast("json")
     for key in keys:
         doc = doc[key]

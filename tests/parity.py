@@ -44,3 +44,44 @@ def relocated(workshop: Path, folder: Path, **extra) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     target.write_text(yaml.safe_dump({**raw, **extra}, sort_keys=False))
     return target
+
+
+def people_events(people: int = 120, seed: int = 11) -> pd.DataFrame:
+    """Segment-warehouse-like events of people who browse anonymously, then (some) log in: ids to stitch, a
+    plan in JSON-text properties, zone-less local times. The same frame goes to every engine."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    start = pd.Timestamp("2026-01-05 08:00")
+    for p in range(people):
+        t = start + pd.Timedelta(minutes=int(rng.integers(0, 20 * 24 * 60)))
+        anonymous, user = f"anon-{p}", (f"user-{p}" if p % 4 else None)
+        plan = ["free", "pro", "team"][p % 3]
+        buy = rng.random() < (0.2 + 0.2 * (p % 3))
+        rows.append((None, anonymous, "view", t, "{}"))
+        if user:
+            rows.append((user, anonymous, "login", t + pd.Timedelta(hours=1), f'{{"plan": "{plan}"}}'))
+            if buy:
+                rows.append((user, anonymous, "purchase", t + pd.Timedelta(days=3), f'{{"plan": "{plan}"}}'))
+        elif buy:
+            rows.append((None, anonymous, "purchase", t + pd.Timedelta(days=2), "{}"))
+    rows.append(("late", "anon-late", "view", start + pd.Timedelta(days=60), "{}"))
+    frame = pd.DataFrame(rows, columns=["user_id", "anonymous_id", "event", "timestamp", "properties"])
+    frame["timestamp"] = frame["timestamp"].dt.strftime("%Y-%m-%d %H:%M:%S")
+    return frame
+
+
+PEOPLE_WORKSHOP = {
+    "identity": {"known": "user_id", "anonymous": "anonymous_id"},
+    "time_zone": "America/New_York",
+}
+PEOPLE_SUCCESS = {"event": "purchase", "within_days": 14}
+
+
+def assert_same_people(local, remote) -> None:
+    """Stitched people, their start (converted from local time), success and plan: equal on both engines."""
+    a = local.unit_table(traits=["properties.plan"]).to_pandas().sort_values("unit_id", ignore_index=True)
+    b = remote.unit_table(traits=["properties.plan"]).to_pandas().sort_values("unit_id", ignore_index=True)
+    cols = ["unit_id", "start_at", "success", "properties.plan"]
+    pd.testing.assert_frame_equal(a[cols], b[cols], check_dtype=False)
+    assert a.unit_id.nunique() == 121  # 120 people and the late one, not 211 ids
+    assert local.baseline() == remote.baseline()

@@ -262,3 +262,18 @@ def test_upload_cli_into_postgres(postgres, tmp_path, monkeypatch):
     monkeypatch.setenv("SEGWORKSHOP_PG_PASSWORD", "nope-pw")
     wrong = CliRunner().invoke(main, [*args, "--to", url])
     assert wrong.exit_code == 2 and "password authentication failed" in wrong.output and "nope-pw" not in wrong.output
+
+
+def test_people_paths_and_time_zone_on_postgres(postgres):
+    """Identity stitching, a JSON-text property path and a time zone give the same people on PostgreSQL."""
+    from parity import PEOPLE_SUCCESS, PEOPLE_WORKSHOP, assert_same_people, people_events
+
+    frame = people_events()
+    remote_con = connect(postgres["url"])
+    remote_con.create_table("people_events", frame, overwrite=True)
+    local = Workshop.from_dict({"data": {"events": frame, **PEOPLE_WORKSHOP}, "success": PEOPLE_SUCCESS})
+    remote = Workshop.from_dict(
+        {"data": {"events": {"table": "people_events"}, **PEOPLE_WORKSHOP}, "success": PEOPLE_SUCCESS},
+        con=remote_con,
+    )
+    assert_same_people(local, remote)

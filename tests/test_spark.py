@@ -253,3 +253,13 @@ def test_missing_file_and_table_and_columns_on_spark(spark, tmp_path):
     ws = Workshop.from_dict({**base, "data": {"events": str(users)}}, con=spark)
     with pytest.raises(DataError, match="no column for `event`"):
         ws.events  # noqa: B018
+
+
+def test_people_paths_and_time_zone_on_spark(spark):
+    """Identity stitching, a JSON-text property path and a time zone give the same people on Spark."""
+    from parity import PEOPLE_SUCCESS, PEOPLE_WORKSHOP, assert_same_people, people_events
+
+    frame = people_events()
+    local = Workshop.from_dict({"data": {"events": frame, **PEOPLE_WORKSHOP}, "success": PEOPLE_SUCCESS})
+    remote = Workshop.from_dict({"data": {"events": frame, **PEOPLE_WORKSHOP}, "success": PEOPLE_SUCCESS}, con=spark)
+    assert_same_people(local, remote)
