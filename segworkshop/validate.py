@@ -184,6 +184,15 @@ def validate(ws: Workshop) -> ValidationReport:
             "which is which: `data.identity: {known: user_id, anonymous: anonymous_id}` (a person's anonymous "
             "events then join the id they log in as)."
         )
+    unstitched = _unstitched_anonymous_column(ws)
+    if unstitched:
+        report.warn(
+            f"the events carry an anonymous id ({unstitched!r}) next to the user id "
+            f"({mapped.sources['user_id']!r}), but no identity rule joins them: a person who browses before "
+            "logging in is counted twice (once per id), with a start date moved to the login. Fix: "
+            f"`data.identity: {{known: {mapped.sources['user_id']}, anonymous: {unstitched}}}` "
+            "(or `data.identity: false` to keep the ids apart on purpose)."
+        )
     if report.duplicate_rows:
         report.warn(
             f"{report.duplicate_rows:,} rows are exact duplicates of another row (double-sent events?). "
@@ -196,6 +205,22 @@ def validate(ws: Workshop) -> ValidationReport:
             report.warn(f"trait column {row.column!r} looks like an id ({row.values:,} values): not a segment.")
     _check_success(ws, report)
     return report
+
+
+ANONYMOUS_NAMES = ("anonymous_id", "anonymousid", "anon_id", "device_id", "$device_id", "user_pseudo_id")
+
+
+def _unstitched_anonymous_column(ws: Workshop) -> str | None:
+    """An anonymous-id column that no identity rule uses while the user id is a different column."""
+    mapped = ws.mapped
+    if mapped.links is not None or ws.config.data.identity is False:
+        return None
+    user_source = mapped.sources.get("user_id", "")
+    for column in mapped.raw.columns:
+        name = column.casefold()
+        if name in ANONYMOUS_NAMES and column != user_source and f"{column})" not in user_source:
+            return column
+    return None
 
 
 def _basic_counts(report: ValidationReport, events: ir.Table, times: ir.Table | None) -> None:

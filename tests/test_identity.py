@@ -315,3 +315,27 @@ def test_segment_warehouse_users_table_is_keyed_by_id(tmp_path):
     assert sorted(ws.events.user_id.to_pandas()) == ["U1", "U1", "U2"]
     units = ws.unit_table(traits=["PLAN"]).to_pandas().set_index("unit_id")
     assert units.PLAN.to_dict() == {"U1": "pro", "U2": "free"} and units.success.to_dict() == {"U1": True, "U2": False}
+
+
+def test_validate_warns_when_anonymous_ids_are_not_stitched(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "user_id": [None, "U"],
+            "anonymous_id": ["a1", "a1"],
+            "event": ["view", "buy"],
+            "timestamp": ["2026-01-05T10:00:00Z", "2026-01-05T11:00:00Z"],
+        }
+    )
+    ws = Workshop.from_dict({"data": {"events": frame}, "success": {"event": "buy"}})
+    text = validate(ws).to_text()
+    assert "data.identity: {known: user_id, anonymous: anonymous_id}" in text
+    fixed = Workshop.from_dict(
+        {
+            "data": {"events": frame, "identity": {"known": "user_id", "anonymous": "anonymous_id"}},
+            "success": {"event": "buy"},
+        }
+    )
+    report = validate(fixed)
+    assert "no identity rule" not in report.to_text()
+    assert "2 ids in the export merged into 1 people" not in report.identity  # one id was empty, not a person
+    assert fixed.baseline()["units"] == 1
