@@ -146,7 +146,7 @@ PRESETS: dict[str, Preset] = {
                     {"coalesce": ["userId", "anonymousId"]},
                     {"coalesce": ["user_id", "anonymous_id"]},
                 ],
-                "event": "event",
+                "event": ["event_text", "event"],  # the warehouse's `event` is a slug; event_text the name as sent
                 "timestamp": "timestamp",
             },
             traits={
@@ -155,7 +155,9 @@ PRESETS: dict[str, Preset] = {
                 "campaign_source": ["context.campaign.source", "context_campaign_source"],
                 "locale": ["context.locale", "context_locale"],
             },
-            identity=IdentityRule(known=["userId", "user_id"], anonymous=["anonymousId", "anonymous_id"]),
+            identity=IdentityRule(
+                known=["userId", "user_id"], anonymous=["anonymousId", "anonymous_id"], links="identifies"
+            ),
             calls=("type", ("track",)),
             trait_calls=("identify", "traits"),
             keys={"user_id": "id"},  # the warehouse `users` table is keyed by `id`

@@ -189,19 +189,12 @@ def _open_engine_table(con: ibis.BaseBackend, spec: Mapping, base_dir: Path, key
             path = _resolve_path(database, base_dir)
             if not path.exists():
                 raise DataError(f"{key}: no such DuckDB file {path}. Paths are relative to workshop.yaml.")
-            alias = "src_" + hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
+            alias = _alias(path)
             # (ibis 12's catalog listing calls a DuckDB API that 2.0 removed: ask DuckDB directly)
             attached = {row[0] for row in con.raw_sql("SELECT database_name FROM duckdb_databases()").fetchall()}
             if alias not in attached:
                 con.raw_sql(f"ATTACH '{_sql_text(path)}' AS {alias} (READ_ONLY)")
-            tables = [
-                row[0]
-                for row in con.raw_sql(
-                    f"SELECT table_name FROM duckdb_tables() WHERE database_name = '{alias}' "
-                    "UNION SELECT view_name FROM duckdb_views() WHERE database_name = "
-                    f"'{alias}' ORDER BY 1"
-                ).fetchall()
-            ]
+            tables = _tables_in(con, alias)
             if name not in tables:
                 raise DataError(
                     f"{key}: no table {name!r} in {path}.{did_you_mean(name, tables)} Tables: {listing(tables)}."
@@ -215,6 +208,42 @@ def _open_engine_table(con: ibis.BaseBackend, spec: Mapping, base_dir: Path, key
         raise
     except Exception as exc:
         raise DataError(f"{key}: cannot open table {name!r}: {first_line(exc, limit=None)}") from None
+
+
+def _alias(path: Path) -> str:
+    """The name a DuckDB file is attached under: one per file."""
+    return "src_" + hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
+
+
+def _tables_in(con: ibis.BaseBackend, alias: str) -> list[str]:
+    """The tables and views of an attached DuckDB file, sorted."""
+    rows = con.raw_sql(
+        f"SELECT table_name FROM duckdb_tables() WHERE database_name = '{alias}' "
+        f"UNION SELECT view_name FROM duckdb_views() WHERE database_name = '{alias}' ORDER BY 1"
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def sibling_table(con: ibis.BaseBackend, events: Any, name: str, base_dir: Path) -> dict[str, Any] | None:
+    """``{table: NAME[, database: FILE]}`` for a table called ``name`` (any case) next to the events table, e.g.
+    Segment's ``identifies`` beside ``tracks``; None when the events are not a table or there is no such table."""
+    if not isinstance(events, Mapping) or not isinstance(events.get("table"), str):
+        return None
+    database = events.get("database")
+    try:
+        if database:
+            path = _resolve_path(database, base_dir)
+            names = _tables_in(con, _alias(path))
+        else:
+            prefix = events["table"].split(".")[:-1]
+            names = con.list_tables(database=tuple(prefix) if len(prefix) > 1 else (prefix[0] if prefix else None))
+    except Exception:  # a listing the engine refuses: no sibling, the events' own links still apply
+        return None
+    found = column_named(names, name)
+    if found is None:
+        return None
+    prefix = events["table"].split(".")[:-1] if not database else []
+    return {"table": ".".join([*prefix, found]), **({"database": database} if database else {})}
 
 
 def _sql_text(path: Path) -> str:

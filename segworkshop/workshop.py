@@ -31,11 +31,13 @@ from .sources import (
     describe_source,
     extra_links,
     identify_traits,
+    identity_rule,
     is_scalar,
     map_events,
     map_keyed,
     open_table,
     resolve,
+    sibling_table,
 )
 from .success import build_unit_table, summarize
 
@@ -91,15 +93,20 @@ class Workshop:
         if mapped.links is None:
             return mapped
         links = mapped.links
-        rule = data.identity
-        if isinstance(rule, IdentityRule) and rule.links is not None:
-            label = describe_source(rule.links, self.config.base_dir)
-            links = extra_links(mapped.pairs, self._open_links(rule), rule, data, label)
+        rule = identity_rule(data)
+        source = self._links_source(rule) if rule is not None else None
+        if source is not None:
+            table = open_table(self.con, source, self.config.base_dir, "data.identity.links")
+            links = extra_links(mapped.pairs, table, rule, data, describe_source(source, self.config.base_dir))
         # one table of links per opened workshop, joined by every query (identity.py)
         return mapped.with_links(links.cache())
 
-    def _open_links(self, rule: IdentityRule) -> ir.Table:
-        return open_table(self.con, rule.links, self.config.base_dir, "data.identity.links")
+    def _links_source(self, rule: IdentityRule) -> Any:
+        """The table of id links: ``data.identity.links`` as given, or the preset's table of that name beside
+        the events table (Segment's warehouse ``identifies`` beside ``tracks``) when there is one."""
+        if rule.links is None or isinstance(self.config.data.identity, IdentityRule):
+            return rule.links
+        return sibling_table(self.con, self.config.data.events, rule.links, self.config.base_dir)
 
     @property
     def events(self) -> ir.Table:

@@ -325,7 +325,8 @@ def test_segment_track_calls_json():
 
 def test_segment_warehouse_tracks_table():
     df = load("segment_tracks_warehouse.csv", "segment")
-    check(df, {**SEGMENT_COMMON, "event": ["product_viewed", "order_completed", "product_viewed"]})
+    # the event as sent (event_text), as in the JSON spec: `event` is the warehouse's slug of it
+    check(df, {**SEGMENT_COMMON, "event": ["Product Viewed", "Order Completed", "Product Viewed"]})
 
 
 @pytest.mark.parametrize(
@@ -403,7 +404,7 @@ def test_preset_name_is_case_insensitive():
             "ga4_events.jsonl",
             "segment",
             "event",
-            "looked for 'event'",
+            "looked for ['event_text', 'event']",
             "event_date, event_timestamp, event_name, event_params",
             "Did you mean 'event_name'",
             id="ga4-as-segment",
