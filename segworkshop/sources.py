@@ -18,6 +18,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from . import delivered
 from .config import DataConfig
 from .errors import ConfigError, DataError, closest, did_you_mean, first_line, listing
 from .identity import ANONYMOUS, KNOWN, IdentityRule, id_links, stitch
@@ -26,10 +27,6 @@ from .timeparse import parse_timestamp
 
 REQUIRED = ("user_id", "event", "timestamp")
 OPTIONAL = ("session_id", "account_id")
-_CSV = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt")
-_JSON = (".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz")
-_PARQUET = (".parquet", ".pq")
-_DUCKDB = (".duckdb", ".db", ".ddb")
 
 
 @dataclass
@@ -92,9 +89,12 @@ def describe_source(spec: Any, base_dir: Path) -> str:
 def open_table(con: ibis.BaseBackend, spec: Any, base_dir: Path, key: str) -> ir.Table:
     """Open one source (``key`` is the workshop.yaml key, e.g. ``data.events``, for messages).
 
-    Accepts a path, glob or folder of CSV / Parquet / JSON-lines files, ``{table: NAME, database: FILE}``
-    for a table in a DuckDB file (or in the engine), a pandas DataFrame, a pyarrow Table, a DuckDB relation,
-    or an Ibis table on the same connection.
+    Accepts a path, glob or folder of CSV / Parquet / JSON-lines files as the vendors deliver them (an
+    Amplitude export zip, PostHog's compressed batch exports, Segment's .gz logs, GA4 shards: see
+    :mod:`segworkshop.delivered`), ``{table: NAME, database: FILE}`` for a table in a DuckDB file (or in the
+    engine), a pattern of tables (``{table: "events_*", database: ga4.duckdb}``: the matching tables read as
+    one, a GA4 intraday table dropped where its day has a daily table), a pandas DataFrame, a pyarrow Table, a
+    DuckDB relation, or an Ibis table on the same connection.
     """
     if isinstance(spec, ir.Table):
         return spec
@@ -102,6 +102,8 @@ def open_table(con: ibis.BaseBackend, spec: Any, base_dir: Path, key: str) -> ir
         return _open_files(con, spec, base_dir, key)
     if isinstance(spec, Mapping) and "path" in spec:  # {path: FILE, columns: {...}}: files with their own mapping
         return _open_files(con, spec["path"], base_dir, key)
+    if isinstance(spec, Mapping) and isinstance(spec.get("table"), str) and any(c in spec["table"] for c in "*?["):
+        return _open_table_shards(con, spec, base_dir, key)
     if isinstance(spec, Mapping):
         return _open_engine_table(con, spec, base_dir, key)
     module = type(spec).__module__.split(".")[0]
@@ -121,31 +123,71 @@ def open_table(con: ibis.BaseBackend, spec: Any, base_dir: Path, key: str) -> ir
     )
 
 
+def _open_table_shards(con: ibis.BaseBackend, spec: Mapping, base_dir: Path, key: str) -> ir.Table:
+    """The tables a pattern names, read as one by column name (GA4's events_*: intraday dropped where a daily
+    table holds the day; see :func:`segworkshop.delivered.drop_covered_intraday`)."""
+    pattern = spec["table"]
+    database = spec.get("database")
+    try:
+        if database:
+            path = _resolve_path(database, base_dir)
+            if not path.exists():
+                raise DataError(f"{key}: no such DuckDB file {path}. Paths are relative to workshop.yaml.")
+            alias = "src_" + hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]  # as _open_engine_table
+            attached = {row[0] for row in con.raw_sql("SELECT database_name FROM duckdb_databases()").fetchall()}
+            if alias not in attached:
+                con.raw_sql(f"ATTACH '{_sql_text(path)}' AS {alias} (READ_ONLY)")
+            tables = [
+                row[0]
+                for row in con.raw_sql(
+                    f"SELECT table_name FROM duckdb_tables() WHERE database_name = '{alias}' UNION "
+                    f"SELECT view_name FROM duckdb_views() WHERE database_name = '{alias}' ORDER BY 1"
+                ).fetchall()
+            ]
+            where = f"in {path}"
+        else:
+            alias, tables, where = None, con.list_tables(), "in the engine"
+    except DataError:
+        raise
+    except Exception as exc:
+        raise DataError(f"{key}: cannot list the tables for {pattern!r}: {first_line(exc, limit=None)}") from None
+    names = delivered.matching_tables(tables, pattern)
+    if not names:
+        raise DataError(f"{key}: no table matches {pattern!r} {where}. Tables: {listing(tables)}.")
+    if len(names) == 1:
+        return _open_engine_table(con, {**spec, "table": names[0]}, base_dir, key)
+    if con.name == "duckdb":  # UNION ALL BY NAME: columns (and struct fields) added over the days line up
+        prefix = f'"{alias}"."main".' if alias else ""
+        sql = " UNION ALL BY NAME ".join(f'SELECT * FROM {prefix}"{n}"' for n in names)
+        view = "segworkshop_shards_" + hashlib.sha1(sql.encode()).hexdigest()[:12]
+        con.raw_sql(f'CREATE OR REPLACE TEMP VIEW "{view}" AS {sql}')  # (ibis 12's con.sql fails on DuckDB 2)
+        return con.table(view, database=("temp", "main"))
+    parts = [_open_engine_table(con, {**spec, "table": n}, base_dir, key) for n in names]
+    return delivered.union_by_name(parts, key)
+
+
 def _resolve_path(spec: str | Path, base_dir: Path) -> Path:
     path = Path(spec).expanduser()
     return path if path.is_absolute() else base_dir / path
 
 
 def _open_files(con: ibis.BaseBackend, spec: str | Path, base_dir: Path, key: str) -> ir.Table:
+    """Files as delivered (see :mod:`segworkshop.delivered`): one file, a glob or a folder, of one kind."""
     path = _resolve_path(spec, base_dir)
     text = str(path)
+    cache = delivered.Cache(base_dir, key)
     if path.is_dir():
-        files = sorted(glob.glob(str(path / "**" / "*"), recursive=True))
-        files = [f for f in files if Path(f).is_file()]
-        kinds = {_kind_of(f) for f in files} - {None}
-        if not files or len(kinds) != 1:
-            raise DataError(
-                f"{key}: the folder {path} holds "
-                + ("no data files" if not kinds else f"a mix of file kinds ({', '.join(sorted(kinds))})")
-                + ". Point it at a folder of .parquet (or .csv / .jsonl) files of one kind."
-            )
-        kind = kinds.pop()
-        files = [f for f in files if _kind_of(f) == kind]
+        listed = delivered.files_under(path)
+        found = delivered.gather(listed, path, cache, con.name)
+        where = f"the folder {path}"
     elif any(ch in text for ch in "*?["):
-        files = sorted(glob.glob(text, recursive=True))
-        if not files:
+        matched = sorted(glob.glob(text, recursive=True))
+        if not matched:
             raise DataError(f"{key}: no file matches {text}. Check the pattern; it is relative to workshop.yaml.")
-        kind = _kind_of(files[0])
+        # a pattern may name folders (GA4's events_2026*/ shards): their files count
+        listed = [f for m in map(Path, matched) for f in (delivered.files_under(m) if m.is_dir() else [m])]
+        found = delivered.gather(listed, delivered.common_root(matched), cache, con.name)
+        where = f"the files matching {text}"
     else:
         if not path.exists():
             siblings = sorted(p.name for p in path.parent.iterdir()) if path.parent.is_dir() else []
@@ -156,26 +198,50 @@ def _open_files(con: ibis.BaseBackend, spec: str | Path, base_dir: Path, key: st
                 else (f"The folder {path.parent} does not exist either.")
             )
             raise DataError(f"{key}: no such file {path}.{hint} {where} Paths are relative to workshop.yaml.")
-        files = [text]
-        kind = _kind_of(text)
-    if kind is None:
+        listed = [path]
+        found = delivered.gather(listed, None, cache, con.name, explicit=True)
+        where = str(path)
+    if found.kind is None and len(found.kinds) > 1:
         raise DataError(
-            f"{key}: cannot tell the format of {path} from its name. Use a .csv, .csv.gz, .parquet, .jsonl or "
-            ".duckdb file (or a folder of .parquet files)."
+            f"{key}: {where} holds a mix of file kinds ({', '.join(sorted(found.kinds))}). Point it at a folder "
+            "of .parquet (or .csv / .jsonl) files of one kind."
         )
-    if kind == "duckdb":
+    if found.kind is None and not path.is_dir() and len(found.seen) == 1:
+        why = f" ({found.why})" if found.why else ""
+        raise DataError(
+            f"{key}: cannot tell the format of {path} from its name or its first bytes{why}. Use a .csv, .csv.gz, "
+            f".parquet, .jsonl or .duckdb file (or a folder of .parquet files); all that is read: {delivered.FORMATS}."
+        )
+    if found.kind is None:
+        raise DataError(delivered.nothing_readable(key, where, found))
+    if found.kind == "duckdb":
         raise ConfigError(f"{key}: {path} is a DuckDB file; say which table: `{{table: events, database: {spec}}}`.")
-    # DuckDB takes the list of files; Spark wants one path (a file, a folder or a glob) and lists it itself
-    target: Any = files if con.name == "duckdb" else (files[0] if len(files) == 1 else text)
+    delivered.skipped_warning(key, where, found)
+    files = found.files
+    several = len(files) > 1
+    if con.name == "duckdb":
+        target: Any = files
+        options: dict[str, Any] = {"union_by_name": True} if several else {}
+    else:  # Spark lists a folder (or a glob) itself: given it when that finds exactly these files
+        options = {"mergeSchema": True} if several and found.kind == "parquet" else {}
+        plain = not any(":" in f for f in files)  # Hadoop paths cannot hold a ':' (PostHog's file names do)
+        if len(files) == 1 and plain:
+            target = files[0]
+        elif found.direct and plain and delivered.engine_lists_itself(path, listed):
+            target = text
+        elif found.kind != "parquet" and plain:
+            target = files
+        else:  # ibis reads Parquet from one path: a folder of exactly these files (linked, under plain names)
+            target = delivered.link_folder(files, cache)
     try:
-        if kind == "parquet":
-            table = con.read_parquet(target)
-        elif kind == "csv":
-            table = con.read_csv(target)
+        if found.kind == "parquet":
+            table = con.read_parquet(target, **options)
+        elif found.kind == "csv":
+            table = con.read_csv(target, **options)
         else:
-            table = con.read_json(target)
+            table = con.read_json(target, **options)
     except Exception as exc:  # the engine's own reader error: say which file and what it said
-        raise DataError(f"{key}: could not read {path} as {kind}: {first_line(exc, limit=None)}") from None
+        raise DataError(f"{key}: could not read {path} as {found.kind}: {first_line(exc, limit=None)}") from None
     return table
 
 
@@ -251,11 +317,8 @@ def _sql_text(path: Path) -> str:
 
 
 def _kind_of(name: str) -> str | None:
-    lower = name.lower()
-    for kind, endings in (("parquet", _PARQUET), ("csv", _CSV), ("json", _JSON), ("duckdb", _DUCKDB)):
-        if lower.endswith(endings):
-            return kind
-    return None
+    """The kind a file's name says: parquet, csv, json, duckdb or zip (the content may say more: see delivered)."""
+    return delivered.kind_by_name(name)
 
 
 # --------------------------------------------------------------------------- column paths
