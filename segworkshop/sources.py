@@ -795,9 +795,9 @@ def _missing_column_message(
     name: str, spec: Any, columns: list[str], label: str, preset: str | None, key: str = "data.columns"
 ) -> str:
     wanted = spec if isinstance(spec, str) else _alternatives(spec)
-    hint = next(
-        (h for h in (did_you_mean(w, columns) for w in ([wanted] if isinstance(wanted, str) else wanted)) if h), ""
-    )
+    # the field's own name first (`event` finds event_name), then what the preset looked for
+    names = [name, *([wanted] if isinstance(wanted, str) else wanted)]
+    hint = next((h for h in (did_you_mean(w, columns) for w in names) if h), "")
     via = f" (from the {preset} preset)" if preset and spec != name else ""
     return (
         f"{label}: no column for `{name}`: looked for {wanted!r}{via}.{hint} "
