@@ -795,9 +795,10 @@ def _missing_column_message(
     name: str, spec: Any, columns: list[str], label: str, preset: str | None, key: str = "data.columns"
 ) -> str:
     wanted = spec if isinstance(spec, str) else _alternatives(spec)
-    # the field's own name first (`event` finds event_name), then what the preset looked for
-    names = [name, *([wanted] if isinstance(wanted, str) else wanted)]
-    hint = next((h for h in (did_you_mean(w, columns) for w in names) if h), "")
+    # the best match for each name the preset looked for, then for the field's own name (`event`: event_name)
+    names = [*([wanted] if isinstance(wanted, str) else wanted), name]
+    hits = list(dict.fromkeys(hit[0] for hit in (closest(w, columns, n=1) for w in names) if hit))[:2]
+    hint = " Did you mean " + " or ".join(repr(h) for h in hits) + "?" if hits else ""
     via = f" (from the {preset} preset)" if preset and spec != name else ""
     return (
         f"{label}: no column for `{name}`: looked for {wanted!r}{via}.{hint} "

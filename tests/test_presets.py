@@ -406,7 +406,7 @@ def test_preset_name_is_case_insensitive():
             "event",
             "looked for ['event_text', 'event']",
             "event_date, event_timestamp, event_name, event_params",
-            "Did you mean 'event_name'",
+            "or 'event_name'?",
             id="ga4-as-segment",
         ),
     ],
