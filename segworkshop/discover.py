@@ -2,7 +2,8 @@
 
 What is scanned, without being told:
 
-* every **trait** fit to segment on (text with at most ``max_values`` values; numbers cut into quartiles);
+* every **trait** fit to segment on (text with at most ``max_values`` values; numbers cut into quartiles), by the
+  shared rule of traitrules.py: never an id, a time stored as a number, or a duplicate of a preset's trait;
 * every **behaviour** "did X in the first ``behaviour_days`` days after the start", by the same landmark rule
   as every behaviour segment (population.py): measured over ``[start, start + N days)`` for every unit and
   compared on success after day N among the units not yet successful at day N (the others are left out and
@@ -33,7 +34,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import stats
+from . import stats, traitrules
 from .compare import count_segments, json_rows
 from .errors import DataError
 from .population import DEFAULT_BEHAVIOUR_DAYS, LEFT_OUT, Population, population, require_window
@@ -110,6 +111,8 @@ def candidate_segments(
     segments: list[Segment] = []
     numeric = []
     for t in traits.itertuples():
+        if traitrules.excluded(t.verdict):  # ids, times stored as numbers, duplicates: never scanned nor binned
+            continue
         if t.type == "text" or t.type == "yes/no":
             if 2 <= t.values <= max_values:
                 segments.append(parse_segment(t.column))

@@ -22,7 +22,7 @@ from . import delivered
 from .config import DataConfig
 from .errors import ConfigError, DataError, closest, did_you_mean, first_line, listing
 from .identity import ANONYMOUS, KNOWN, IdentityRule, id_links, stitch
-from .presets import PRESETS
+from .presets import PRESETS, missing_hint, not_kept
 from .timeparse import parse_timestamp
 
 REQUIRED = ("user_id", "event", "timestamp")
@@ -507,8 +507,9 @@ def map_events(raw: ir.Table, data: DataConfig, label: str) -> MappedEvents:
             expr = resolve(raw, spec)
             if expr is not None and is_scalar(expr):
                 selected[trait] = expr
+    skip = not_kept(preset, raw.columns, columns, selected)  # bookkeeping, and what repeats a selected column
     for column in raw.columns:
-        if column in selected or column in used:
+        if column in selected or column in used or column in skip:
             continue
         if is_scalar(raw[column]):
             selected[column] = raw[column]
@@ -804,6 +805,7 @@ def _missing_column_message(
         f"{label}: no column for `{name}`: looked for {wanted!r}{via}.{hint} "
         f"The columns are: {listing(columns)}. Fix: set `{key}.{name}: <your column>` in workshop.yaml"
         + (", or pick the right `data.preset`." if not preset else ", or check that the export matches the preset.")
+        + missing_hint(preset, name)
     )
 
 

@@ -121,8 +121,15 @@ def suggest(ws: Any, checklists: Iterable[str] | None = None) -> pd.DataFrame:
     """For each checklist item: the segment spec that fits this data, or why none does.
 
     Columns: ``checklist, item, kind, found, spec`` (spec is a workshop.yaml segment, None when not found).
+    Trait columns that validate judges never a segment (an id, a time stored as a number, a duplicate of a
+    preset's trait: traitrules.py) are not offered.
     """
-    columns = ws.trait_columns()
+    from .traitrules import excluded
+    from .validate import trait_profile
+
+    profile = trait_profile(ws)  # the shared rule: ids, times stored as numbers and duplicates are not offered
+    unfit = set(profile[profile.verdict.map(excluded)].column)
+    columns = [c for c in ws.trait_columns() if c not in unfit]
     events = list(ws.events.select("event").distinct().to_pandas()["event"].dropna())
     success_events = set(ws.config.success.events)
     rows = []

@@ -13,14 +13,13 @@ from typing import Any
 import ibis.expr.types as ir
 import pandas as pd
 
+from . import traitrules
 from .errors import DataError, SegworkshopError, did_you_mean, first_line, listing
 from .identity import summarize_identity
+from .presets import PRESETS
 from .success import present
 from .workshop import Workshop
 
-MAX_SEGMENT_VALUES = 8  # the worksheet's guidance: 3-8 segments
-ID_LIKE_SHARE = 0.5  # a text column with a distinct value for half the units or more is an identifier
-MANY_VALUES = 50
 BAD_TIME_SHARE = 0.01  # more than 1% of rows with unreadable times: the mapping is wrong, not the odd row
 
 
@@ -203,6 +202,16 @@ def validate(ws: Workshop) -> ValidationReport:
     for row in report.traits.itertuples():
         if row.verdict.startswith("id-like"):
             report.warn(f"trait column {row.column!r} looks like an id ({row.values:,} values): not a segment.")
+        elif row.verdict.startswith("epoch-like"):
+            report.warn(
+                f"trait column {row.column!r} looks like a time stored as a number "
+                f"({row.verdict[row.verdict.index('(') + 1 : row.verdict.index(')')]}): not a segment, and never "
+                "binned. To split units by when they started, use a first-seen cohort: "
+                "`{name: signup_month, cohort: month}`."
+            )
+    preset = PRESETS.get(ws.config.data.preset or "")
+    if preset is not None and preset.no_traits and not any(map(traitrules.fit, report.traits.verdict)):
+        report.warn(preset.no_traits)
     _check_success(ws, report)
     return report
 
@@ -266,11 +275,15 @@ def event_counts(events: ir.Table) -> pd.DataFrame:
     return df.sort_values(["rows", "event"], ascending=[False, True], ignore_index=True)
 
 
-def trait_profile(ws: Workshop, units: int) -> pd.DataFrame:
+def trait_profile(ws: Workshop, units: int | None = None) -> pd.DataFrame:
     """Every trait column with its number of values, share missing, and whether it can be a segment.
 
-    ``units`` (the number of users or accounts) tells an id-like column from a trait.
+    ``units`` (the number of users or accounts; counted when not given) tells an id-like column from a trait.
+    The verdicts are the shared rule of :mod:`segworkshop.traitrules`: ids, times stored as numbers and
+    duplicates of a preset's trait are never a segment.
     """
+    if units is None:
+        units = int(ws.unit_events[ws.unit_key].nunique().to_pyarrow().as_py() or 0)
     rows = []
     sources: list[tuple[str, ir.Table, list[str]]] = []
     table = ws.trait_table
@@ -286,24 +299,45 @@ def trait_profile(ws: Workshop, units: int) -> pd.DataFrame:
         aggs = {"_n": t.count()}
         for i, c in enumerate(cols):
             there = present(t[c])  # NaN in a numeric column is missing, not a value
-            aggs[f"v{i}"] = t[c].nunique(where=there)
-            aggs[f"m{i}"] = (~there).ifelse(1, 0).sum()
+            aggs.update(traitrules.aggregates(t[c], f"c{i}_", there))
         row = t.aggregate(**aggs).to_pandas().iloc[0]
         n = int(row["_n"]) or 1
+        found = []
         for i, c in enumerate(cols):
             dtype = t[c].type()
-            values = int(row[f"v{i}"])
-            rows.append(
+            facts = traitrules.facts(row, f"c{i}_", c, dtype)
+            found.append(
                 {
                     "column": c,
                     "source": source,
                     "type": _type_name(dtype),
-                    "values": values,
-                    "missing": int(row[f"m{i}"]) / n,
-                    "verdict": _verdict(dtype, values, units),
+                    "values": facts.values,
+                    "missing": (n - facts.present) / n,
+                    "verdict": traitrules.verdict(facts, units),
                 }
             )
+        _mark_duplicates(ws, t, found)
+        rows += found
     return pd.DataFrame(rows, columns=["column", "source", "type", "values", "missing", "verdict"])
+
+
+def _mark_duplicates(ws: Workshop, table: ir.Table, found: list[dict[str, Any]]) -> None:
+    """A column with the same groups as one of the preset's traits is a duplicate of it (GA4's ``os`` and
+    ``platform`` on app data, a stream id per platform): the preset's trait is kept, in the preset's order."""
+    preset = PRESETS.get(ws.config.data.preset or "")
+    if preset is None:
+        return
+    usable = {r["column"]: r for r in found if traitrules.fit(r["verdict"])}
+    traits = [t for t in preset.traits if t in usable]
+    pairs = [
+        (a, b)
+        for i, a in enumerate(traits)
+        for b in [*traits[i + 1 :], *(c for c in usable if c not in traits)]
+        if usable[a]["values"] == usable[b]["values"]
+    ]
+    for a, b in sorted(traitrules.same_groups(table, pairs), key=pairs.index):
+        if traitrules.fit(usable[a]["verdict"]) and traitrules.fit(usable[b]["verdict"]):
+            usable[b]["verdict"] = f"duplicate of {a!r}: the same groups under another name"
 
 
 def _type_name(dtype: Any) -> str:
@@ -318,22 +352,6 @@ def _type_name(dtype: Any) -> str:
     if dtype.is_temporal():
         return "time"
     return str(dtype)
-
-
-def _verdict(dtype: Any, values: int, units: int) -> str:
-    if values <= 1:
-        return "constant: nothing to compare"
-    if dtype.is_temporal():
-        return "time: segment by cohort (week / month)"
-    if dtype.is_numeric() and not dtype.is_boolean():
-        if dtype.is_integer() and values > MANY_VALUES and values >= ID_LIKE_SHARE * units:
-            return "id-like: too many values to segment on"
-        return "ok" if values <= MAX_SEGMENT_VALUES else "numeric: segment with bins"
-    if values > MANY_VALUES and values >= ID_LIKE_SHARE * units:
-        return "id-like: too many values to segment on"
-    if values > MAX_SEGMENT_VALUES:
-        return f"{values} values: group them into at most {MAX_SEGMENT_VALUES}"
-    return "ok"
 
 
 def _check_success(ws: Workshop, report: ValidationReport) -> None:
