@@ -35,7 +35,7 @@ class Preset:
     identity: IdentityRule | None = None  # how the vendor's anonymous and known ids make one person
     calls: tuple[str, tuple[str, ...]] | None = None  # (call-type column, the types that are events)
     trait_calls: tuple[str, str] | None = None  # (call type, field) whose rows give the person's traits
-    merged: str = ""  # where the vendor has already merged a person's ids, in words
+    merged: str = ""  # "<merged id column> is …": the vendor has already merged a person's ids, in words
     keys: dict[str, Any] = field(default_factory=dict)  # the id column of the vendor's users / accounts tables
     # the vendor's bookkeeping columns, never kept as traits (case-insensitive; "prefix_*" matches a prefix)
     drop: tuple[str, ...] = ()
@@ -90,6 +90,7 @@ PRESETS: dict[str, Preset] = {
     for p in (
         Preset(
             name="heap",
+            merged="user_id is Heap's merged user: Heap joins a person's anonymous and identified activity itself",
             doc=(
                 "Heap Connect warehouse tables (all_events): user_id, event_table_name, time (UTC), session_id. "
                 "all_events carries no traits: user properties are in the `users` table (bring them in with "
@@ -137,6 +138,7 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             name="amplitude",
+            merged="amplitude_id is Amplitude's merged user: the same for a person's anonymous and logged-in events",
             doc=(
                 "Amplitude Export API (JSON lines): amplitude_id (Amplitude's merged user), event_type, "
                 "event_time ('YYYY-MM-DD HH:MM:SS.ffffff', UTC), session_id (epoch ms, -1 for none)."
@@ -181,6 +183,7 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             name="posthog",
+            merged="person_id is PostHog's person: the same for every distinct_id merged into it",
             doc=(
                 "PostHog events export / batch export: person_id (or distinct_id), event, timestamp (ISO 8601), "
                 "properties (JSON) with $session_id, $os, $browser, $device_type, $geoip_country_code."

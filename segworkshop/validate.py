@@ -155,6 +155,8 @@ def validate(ws: Workshop) -> ValidationReport:
     if mapped.links is not None:
         summary = summarize_identity(mapped.unstitched(), events, mapped.links)
         report.identity = summary.sentence(mapped.identity or "")
+    elif _vendor_merged(ws):
+        report.identity = f"identity: {_vendor_merged(ws)} (the id read as the user id: {mapped.sources['user_id']!r})"
     report.duplicate_rows = int(events.count().to_pyarrow().as_py()) - int(
         events.distinct().count().to_pyarrow().as_py()
     )
@@ -217,6 +219,16 @@ def validate(ws: Workshop) -> ValidationReport:
 
 
 ANONYMOUS_NAMES = ("anonymous_id", "anonymousid", "anon_id", "device_id", "$device_id", "user_pseudo_id")
+
+
+def _vendor_merged(ws: Workshop) -> str:
+    """The preset's note that the vendor merged the ids itself, when its merged id is the one in use."""
+    data = ws.config.data
+    preset = PRESETS.get(data.preset or "")
+    if preset is None or not preset.merged or "user_id" in data.columns:
+        return ""
+    merged_id = preset.merged.split(" ", 1)[0]  # the note starts with the merged id's column
+    return preset.merged if ws.mapped.sources.get("user_id", "").casefold() == merged_id.casefold() else ""
 
 
 def _unstitched_anonymous_column(ws: Workshop) -> str | None:

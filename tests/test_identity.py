@@ -339,3 +339,16 @@ def test_validate_warns_when_anonymous_ids_are_not_stitched(tmp_path):
     assert "no identity rule" not in report.to_text()
     assert "2 ids in the export merged into 1 people" not in report.identity  # one id was empty, not a person
     assert fixed.baseline()["units"] == 1
+
+
+def test_validate_says_when_the_vendor_merged_the_ids():
+    from pathlib import Path
+
+    fixtures = Path(__file__).parent / "fixtures" / "presets"
+    ws = Workshop.from_dict(
+        {"data": {"events": str(fixtures / "amplitude_export.json"), "preset": "amplitude"}, "success": {"event": "x"}}
+    )
+    assert validate(ws).identity.startswith("identity: amplitude_id is Amplitude's merged user")
+    data = {"events": str(fixtures / "amplitude_export.json"), "preset": "amplitude", "columns": {"user_id": "user_id"}}
+    by_hand = Workshop.from_dict({"data": data, "success": {"event": "x"}})  # the app's own id: nothing is claimed
+    assert validate(by_hand).identity is None

@@ -211,3 +211,33 @@ def test_the_files_are_laid_out_as_delivered(export, pop) -> None:
     finally:
         con.close()
     assert per_user > 1 and users == (len(pop.people), len(pop.people))
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _readme_setups() -> dict[str, dict]:
+    """The README's two-line setup per vendor (the yaml blocks under "Exports from analytics tools")."""
+    import yaml
+
+    section = README.read_text().split("### Exports from analytics tools", 1)[1].split("\n### ", 1)[0]
+    setups = {}
+    for block in re.findall(r"```yaml\n(.*?)```", section, flags=re.S):
+        raw = yaml.safe_load(block)
+        setups[raw["data"]["preset"]] = raw
+    return setups
+
+
+@pytest.mark.parametrize("vendor", sorted(vx.WRITERS))
+def test_the_readme_setup_works_as_written(vendor: str, export, expected) -> None:
+    """Each README block, with only its paths pointed at the written export, gives the true numbers."""
+    setup = _readme_setups()[vendor]
+    mapping = export(vendor)
+    data = dict(setup["data"])
+    for key in ("events", "users"):
+        if key in data:
+            ours = mapping["data"][key]
+            data[key] = {**data[key], "database": ours["database"]} if isinstance(data[key], dict) else ours
+    assert set(data) == set(mapping["data"]) and data["preset"] == mapping["data"]["preset"]
+    assert setup["segments"] == mapping["segments"]
+    assert_same_numbers({**mapping, "data": data}, expected)
