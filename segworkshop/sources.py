@@ -22,6 +22,7 @@ from . import delivered
 from .config import DataConfig
 from .errors import ConfigError, DataError, closest, did_you_mean, first_line, listing
 from .identity import ANONYMOUS, KNOWN, IdentityRule, id_links, stitch
+from .nested import json_object_columns
 from .presets import PRESETS, missing_hint, not_kept
 from .timeparse import parse_timestamp
 
@@ -50,6 +51,7 @@ class MappedEvents:
     pairs: ir.Table | None = None  # (_sw_known, _sw_anonymous, timestamp) of every raw row, when stitching
     links: ir.Table | None = None  # anonymous id -> known id (identity.py), when stitching
     identity: str | None = None  # the identity rule in words, for messages
+    json_columns: list[str] = field(default_factory=list)  # text columns holding JSON objects (nested.py)
 
     def with_columns(self, extra: Mapping[str, ir.Value] | None = None) -> ir.Table:
         """The canonical events with ``extra`` columns (expressions over ``raw``) added."""
@@ -508,8 +510,9 @@ def map_events(raw: ir.Table, data: DataConfig, label: str) -> MappedEvents:
             if expr is not None and is_scalar(expr):
                 selected[trait] = expr
     skip = not_kept(preset, raw.columns, columns, selected)  # bookkeeping, and what repeats a selected column
+    json_columns = json_object_columns(raw)  # each value another object: not a trait; its keys are, by path
     for column in raw.columns:
-        if column in selected or column in used or column in skip:
+        if column in selected or column in used or column in skip or column in json_columns:
             continue
         if is_scalar(raw[column]):
             selected[column] = raw[column]
@@ -534,6 +537,7 @@ def map_events(raw: ir.Table, data: DataConfig, label: str) -> MappedEvents:
         hidden=hidden,
         calls=calls,
         call_type=call if calls is not None else None,
+        json_columns=json_columns,
     )
     if hidden:
         mapped.pairs = raw.select(**hidden, timestamp=timestamp)

@@ -16,6 +16,7 @@ import pandas as pd
 from . import traitrules
 from .errors import DataError, SegworkshopError, did_you_mean, first_line, listing
 from .identity import summarize_identity
+from .nested import nested_paths
 from .presets import PRESETS
 from .success import present
 from .workshop import Workshop
@@ -51,6 +52,7 @@ class ValidationReport:
     traits: pd.DataFrame = field(default_factory=pd.DataFrame)  # column, source, type, values, missing, verdict
     baseline: dict[str, Any] | None = None
     identity: str | None = None  # how many exported ids became how many people (identity.py)
+    nested: dict[str, list[str]] = field(default_factory=dict)  # nested column -> its property paths (nested.py)
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -83,6 +85,7 @@ class ValidationReport:
             "traits": self.traits.to_dict(orient="records"),
             "baseline": self.baseline,
             "identity": self.identity,
+            "nested": self.nested,
             "findings": [f.__dict__ for f in self.findings],
             "ok": self.ok,
         }
@@ -122,6 +125,12 @@ class ValidationReport:
                     f"  {row.column:<28} {row.source:<8} {row.type:<10} {row.values:>8,} values "
                     f"{row.missing:>6.1%} missing  {row.verdict}"
                 )
+        if self.nested:
+            lines.append("\nNested properties (segment on one by its path, e.g. `segments: [user_properties.plan]`):")
+            for column, paths in self.nested.items():
+                shown = ", ".join(p[len(column) :] if p.startswith(column) else p for p in paths[:15])
+                more = f", … {len(paths) - 15} more" if len(paths) > 15 else ""
+                lines.append(f"  {column}: {shown}{more}")
         if self.baseline:
             b = self.baseline
             lines.append(
@@ -199,6 +208,7 @@ def validate(ws: Workshop) -> ValidationReport:
             f"{report.duplicate_rows:,} rows are exact duplicates of another row (double-sent events?). "
             "Success flags are unaffected; event counts include them."
         )
+    report.nested = nested_paths(mapped.raw, mapped.json_columns)
     units = report.accounts if ws.unit == "account" and report.accounts else report.users
     report.traits = trait_profile(ws, units)
     for row in report.traits.itertuples():
@@ -234,7 +244,7 @@ def _vendor_merged(ws: Workshop) -> str:
 def _unstitched_anonymous_column(ws: Workshop) -> str | None:
     """An anonymous-id column that no identity rule uses while the user id is a different column."""
     mapped = ws.mapped
-    if mapped.links is not None or ws.config.data.identity is False:
+    if mapped.links is not None or ws.config.data.identity is False or _vendor_merged(ws):
         return None
     user_source = mapped.sources.get("user_id", "")
     for column in mapped.raw.columns:
