@@ -241,3 +241,27 @@ def test_the_readme_setup_works_as_written(vendor: str, export, expected) -> Non
     assert set(data) == set(mapping["data"]) and data["preset"] == mapping["data"]["preset"]
     assert setup["segments"] == mapping["segments"]
     assert_same_numbers({**mapping, "data": data}, expected)
+
+
+@pytest.mark.parametrize("vendor", ["amplitude", "ga4", "segment"])
+def test_hypotheses_and_the_cli_take_the_vendors_plan_path(vendor: str, export, expected, tmp_path) -> None:
+    """The plan path works where a team uses it: a hypothesis on it, and `segworkshop compare --by PATH`."""
+    import yaml
+    from click.testing import CliRunner
+
+    from segworkshop.cli import main
+    from segworkshop.hypotheses import Hypothesis, check_hypotheses
+
+    mapping = export(vendor)
+    path = mapping["segments"][0]
+    ws = Workshop.from_dict(mapping)
+    verdicts = check_hypotheses(ws, [Hypothesis(path, "team", direction="more")])
+    team = expected["by_plan"]["team"]
+    assert verdicts.units_a[0] == team["units"] and verdicts.successes_a[0] == team["successes"]
+    config = tmp_path / vendor / "workshop.yaml"
+    config.parent.mkdir()
+    config.write_text(yaml.safe_dump({**mapping, "segments": []}))
+    result = CliRunner().invoke(main, ["compare", str(config), "--by", path, "--format", "json", "--no-strata"])
+    assert result.exit_code == 0, result.output
+    rows = {r["value"]: r for r in json.loads(result.output)["rows"]}
+    assert rows["team"]["units"] == team["units"] and rows["team"]["successes"] == team["successes"]
