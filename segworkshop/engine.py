@@ -237,3 +237,11 @@ def _duckdb(
     with contextlib.suppress(Exception):  # older DuckDB: the arrow syntax is the only one, nothing to set
         con.raw_sql("SET lambda_syntax = 'ENABLE_SINGLE_ARROW'")
     return con
+
+
+def backend_name(expr: Any) -> str:
+    """The name of the engine an expression runs on (``duckdb`` when it is not bound to one yet)."""
+    try:
+        return expr._find_backend(use_default=False).name
+    except Exception:
+        return "duckdb"

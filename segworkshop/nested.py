@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .engine import backend_name
+
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
@@ -38,8 +40,6 @@ def nested_paths(raw: ir.Table, json_columns: list[str], sample: int = SAMPLE_RO
     """The property paths each nested column holds (structs from the schema; maps, JSON text and key/value
     arrays from the first ``sample`` rows), as segments name them: ``user_properties.plan``,
     ``person_properties.plan``, ``user_properties[plan].string_value``."""
-    from .sources import backend_name
-
     rows = raw.limit(sample)
     out: dict[str, list[str]] = {}
     for column in raw.columns:

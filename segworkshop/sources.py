@@ -20,6 +20,7 @@ import ibis.expr.types as ir
 
 from . import delivered
 from .config import DataConfig
+from .engine import backend_name
 from .errors import ConfigError, DataError, closest, did_you_mean, first_line, listing
 from .identity import ANONYMOUS, KNOWN, IdentityRule, id_links, stitch
 from .nested import json_object_columns
@@ -427,14 +428,6 @@ def _json_text(expr: ir.Value, keys: list[str]) -> ir.StringValue:
     for key in keys:
         doc = doc[key]
     return doc.str
-
-
-def backend_name(expr: ir.Expr) -> str:
-    """The name of the engine an expression runs on (``duckdb`` when it is not bound to one yet)."""
-    try:
-        return expr._find_backend(use_default=False).name
-    except Exception:
-        return "duckdb"
 
 
 # --------------------------------------------------------------------------- mapping

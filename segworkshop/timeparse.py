@@ -17,6 +17,8 @@ import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
+from .engine import backend_name
+
 _EPOCH = ibis.timestamp("1970-01-01 00:00:00")
 _MICROS_PER = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 0.001}
 # magnitude bounds for "auto": |x| < 1e11 → seconds (until year 5138), < 1e14 → ms, < 1e17 → µs, else ns
@@ -67,8 +69,6 @@ def _from_zone(value: ir.Value, unit: str, zone: str) -> ir.TimestampValue:
 def local_to_utc(wall: ir.TimestampValue, zone: str) -> ir.TimestampValue:
     """Naive local wall time in ``zone`` to naive UTC, in the engine (DuckDB and PostgreSQL: ``timezone(zone,
     ts)``; Spark: ``to_utc_timestamp``). A wall time that a clock change skips or repeats follows the engine."""
-    from .sources import backend_name
-
     if backend_name(wall) == "pyspark":
         return _to_utc_timestamp(wall, zone)
     return _to_utc(_in_zone(zone, wall))
@@ -91,8 +91,6 @@ _timezone = _builtin("timezone", a=dt.string, b=dt.Timestamp(timezone="UTC"), **
 
 
 def _to_utc(value: ir.TimestampValue) -> ir.TimestampValue:
-    from .sources import backend_name
-
     if backend_name(value) == "pyspark":  # Spark keeps instants; with the session in UTC a cast is the wall time
         return value.cast(dt.Timestamp())
     # A plain cast would do in principle, but DuckDB pushes it into its CSV reader, which then drops the offset
