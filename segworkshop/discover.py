@@ -96,7 +96,7 @@ def candidate_segments(
     ws: Any, *, max_values: int = 12, behaviour_days: float = DEFAULT_BEHAVIOUR_DAYS, frequent: int = 3
 ) -> tuple[list[Segment], dict[str, str], set[str]]:
     """The segments discovery scans, the events left out (and why), and the behaviours on the success path."""
-    from .validate import event_counts, trait_profile
+    from .profile import event_counts, trait_profile
 
     window = behaviour_window(ws, behaviour_days)
 

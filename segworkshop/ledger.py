@@ -169,7 +169,7 @@ def _discover_key(r: Any, by_name: dict[str, Segment]) -> str:
 
 def usable_other_traits(ws: Any, chosen: Sequence[Segment]) -> list[str]:
     """The traits the scoop compares besides the chosen segments: every trait fit to segment on."""
-    from .validate import trait_profile
+    from .profile import trait_profile
 
     names = {s.name for s in chosen} | {s.column for s in chosen if s.column}
     traits = [t for t in ws.trait_columns() if t not in names]

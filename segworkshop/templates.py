@@ -124,8 +124,8 @@ def suggest(ws: Any, checklists: Iterable[str] | None = None) -> pd.DataFrame:
     Trait columns that validate judges never a segment (an id, a time stored as a number, a duplicate of a
     preset's trait: traitrules.py) are not offered.
     """
+    from .profile import trait_profile
     from .traitrules import excluded
-    from .validate import trait_profile
 
     profile = trait_profile(ws)  # the shared rule: ids, times stored as numbers and duplicates are not offered
     unfit = set(profile[profile.verdict.map(excluded)].column)

@@ -17,9 +17,10 @@ from segworkshop import DataError, Workshop
 from segworkshop.config import load_config
 from segworkshop.discover import candidate_segments
 from segworkshop.presets import PRESETS
+from segworkshop.profile import trait_profile
 from segworkshop.scaffold import init
 from segworkshop.templates import suggest
-from segworkshop.validate import trait_profile, validate
+from segworkshop.validate import validate
 
 FIXTURES = Path(__file__).parent / "fixtures" / "presets"
 T0 = pd.Timestamp("2026-01-05 10:00:00")

@@ -175,7 +175,7 @@ def test_bad_definitions_have_clear_errors(data):
 
 def test_nan_in_a_numeric_trait_is_missing():
     """Parquet NaN (or CSV "NaN") is missing: not the top bin, not a value "nan", and validate counts it."""
-    from segworkshop.validate import trait_profile
+    from segworkshop.profile import trait_profile
 
     rng = np.random.default_rng(3)
     n = 300
