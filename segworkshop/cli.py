@@ -1,16 +1,18 @@
 """The ``segworkshop`` command: argument parsing that calls the library, nothing more.
 
-A :class:`~segworkshop.errors.SegworkshopError` becomes one readable paragraph on stderr and exit code 2.
-Each command imports only what it uses, so that ``--help`` and small commands start fast.
+A :class:`~segworkshop.errors.SegworkshopError` becomes one readable paragraph on stderr and exit code 2, in one
+place (:class:`SegworkshopGroup`). The library names its parameters the Python way (`by=`, `schema='ecomm'`);
+there they become the command's own options (--by, --schema ecomm).
+Each command imports only what it uses, so that ``--help`` and small commands start fast: nothing here at
+module level loads Ibis, pandas, statsmodels, scipy, papermill, nbconvert or altair.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
 from typing import Any
 
@@ -18,28 +20,48 @@ import click
 
 from .errors import SegworkshopError
 
-KINDS = ("saas", "ecomm", "finserv")
+KINDS = ("saas", "ecomm", "finserv")  # demo.KINDS, spelt out so that the options need no import of the generator
+
+# a library message's parameter, as Python spells it: `by=`, or with a value, `schema='ecomm'`
+_PARAMETER = re.compile(r"`(\w+)=(?:'([^'`]*)')?`")
 
 
-def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the project's errors into a message and exit code 2 (no traceback)."""
+def as_options(message: str, command: click.Command | None) -> str:
+    """``message`` with each library parameter that is an option of ``command`` written as that option:
+    `by=` -> --by, `engine='duckdb:///w.duckdb'` -> --to duckdb:///w.duckdb. Others are left as they are."""
+    if command is None:
+        return message
+    flags = {p.name: max(p.opts, key=len) for p in command.params if isinstance(p, click.Option) and p.name and p.opts}
 
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def option(m: re.Match[str]) -> str:
+        flag = flags.get(m.group(1))
+        if flag is None:
+            return m.group(0)
+        return flag if m.group(2) is None else f"{flag} {m.group(2)}"
+
+    return _PARAMETER.sub(option, message)
+
+
+class SegworkshopGroup(click.Group):
+    """The command group, and the one place the project's errors are handled: a :class:`SegworkshopError` from any
+    command becomes ``error: <message>`` on stderr (its parameters named as the command's options) and exit code
+    2, without a traceback. Anything else (Ctrl-C, a bug) goes on to click and Python as before."""
+
+    def invoke(self, ctx: click.Context) -> Any:
         try:
-            return fn(*args, **kwargs)
+            return super().invoke(ctx)
         except SegworkshopError as exc:
-            click.echo(f"error: {exc}", err=True)
+            name = ctx.invoked_subcommand
+            command = self.get_command(ctx, name) if name else None
+            click.echo(f"error: {as_options(str(exc), command)}", err=True)
             sys.exit(2)
-
-    return wrapper
 
 
 def _progress(message: str) -> None:
     click.echo(f"… {message}", err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=SegworkshopGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="segworkshop")
 def main() -> None:
     """Segment your users as a team, on your own event data, in one working session."""
@@ -48,7 +70,6 @@ def main() -> None:
 @main.command()
 @click.argument("workshop", type=click.Path(path_type=Path), default="workshop.yaml")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@_friendly
 def validate(workshop: Path, fmt: str) -> None:
     """Check that WORKSHOP's data (a workshop.yaml or its folder) is usable before the session.
 
@@ -81,50 +102,46 @@ def validate(workshop: Path, fmt: str) -> None:
 )
 @click.option("--no-report", is_flag=True, help="Only validate and print the baseline tables (seconds, not minutes).")
 @click.option("--jobs", type=click.IntRange(min=1), default=2, show_default=True, help="Notebooks run in parallel.")
-@_friendly
 def demo(kind: str, out: Path, no_report: bool, jobs: int) -> None:
     """Run the kit on the bundled demo data: validate, print the baseline success table, and render the report
     of an example session (workshop/examples) for each dataset."""
-    from .counts import success_counts
-    from .datasets import example_workshop_path
-    from .validate import validate as run_validation
-    from .workshop import Workshop
+    from .datasets import run_demo
 
     kinds = KINDS if kind == "all" else (kind,)
     out = out.resolve()
     failed = []
     for name in kinds:
         started = time.perf_counter()
-        path = example_workshop_path(name, progress=_progress)
-        ws = Workshop.load(path)
-        _progress(f"{name}: validating {ws.mapped.label}")
-        report = run_validation(ws)
-        if not report.ok:
-            click.echo(report.to_text())
-            sys.exit(2)
-        table = success_counts(ws.unit_table(), ws.plain_segments())
-        b = report.baseline
-        click.echo(f"\n=== {ws.config.title} ({path}) ===")
-        click.echo(
-            f"{report.rows:,} events, {report.users:,} users"
-            + (f", {report.accounts:,} accounts" if report.accounts is not None else "")
-            + f", {report.first:%Y-%m-%d} → {report.last:%Y-%m-%d}"
+        result = run_demo(
+            name, None if no_report else out / name, jobs=jobs, progress=_progress, on_baseline=_print_baseline
         )
-        click.echo(f"Success: {b['definition']}")
-        click.echo(f"Baseline: {b['successes']:,} of {b['units']:,} {ws.unit}s succeed ({b['rate']:.1%})\n")
-        click.echo(_format_table(table))
-        for finding in report.findings:
-            click.echo(f"{finding.level}: {finding.message}")
-        if not no_report:
-            from .report import run
-
-            result = run(path, out / name, jobs=jobs, progress=_progress)
-            click.echo(f"report: {result.out / 'index.html'}")
-            failed += [f"{name}/{s.notebook}" for s in result.steps if not s.ok]
+        if not result.validation.ok:
+            click.echo(result.validation.to_text())
+            sys.exit(2)
+        if result.report is not None:
+            click.echo(f"report: {result.report.out / 'index.html'}")
+            failed += [f"{name}/{s.notebook}" for s in result.report.steps if not s.ok]
         _progress(f"{name}: done in {time.perf_counter() - started:.1f} s")
     if failed:
         click.echo(f"failed steps: {', '.join(failed)}", err=True)
         sys.exit(1)
+
+
+def _print_baseline(result: Any) -> None:
+    """What ``demo`` prints of a dataset (a :class:`~segworkshop.datasets.DemoRun`) before its report renders."""
+    report, ws = result.validation, result.workshop
+    b = report.baseline
+    click.echo(f"\n=== {ws.config.title} ({result.path}) ===")
+    click.echo(
+        f"{report.rows:,} events, {report.users:,} users"
+        + (f", {report.accounts:,} accounts" if report.accounts is not None else "")
+        + f", {report.first:%Y-%m-%d} → {report.last:%Y-%m-%d}"
+    )
+    click.echo(f"Success: {b['definition']}")
+    click.echo(f"Baseline: {b['successes']:,} of {b['units']:,} {ws.unit}s succeed ({b['rate']:.1%})\n")
+    click.echo(_format_table(result.table))
+    for finding in report.findings:
+        click.echo(f"{finding.level}: {finding.message}")
 
 
 @main.command()
@@ -132,7 +149,6 @@ def demo(kind: str, out: Path, no_report: bool, jobs: int) -> None:
 @click.option("--by", "by", multiple=True, help="A segment name from workshop.yaml or a trait column (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.option("--no-strata", is_flag=True, help="Skip the Simpson's-paradox checks against the other segments.")
-@_friendly
 def compare(workshop: Path, by: tuple[str, ...], fmt: str, no_strata: bool) -> None:
     """Success rate per segment value vs the rest: intervals, lift, p and BH q-values."""
     from .compare import compare as run_compare
@@ -169,7 +185,6 @@ def compare(workshop: Path, by: tuple[str, ...], fmt: str, no_strata: bool) -> N
 @click.option("--by", default=None, help="A segment name or trait column.")
 @click.option("--every", type=click.Choice(["week", "month"]), default="week", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
-@_friendly
 def trend(workshop: Path, by: str | None, every: str, fmt: str) -> None:
     """Success rate per week (or month) of first seen, per segment value, with intervals and counts."""
     from .compare import trend as run_trend
@@ -194,7 +209,6 @@ def trend(workshop: Path, by: str | None, every: str, fmt: str) -> None:
 @click.argument("workshop", type=click.Path(path_type=Path), default="workshop.yaml")
 @click.option("--max-rows", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@_friendly
 def discover(workshop: Path, max_rows: int, fmt: str) -> None:
     """Scan every trait and behaviour for segments that succeed differently (BH-corrected, ranked)."""
     from .discover import discover as run_discover
@@ -228,7 +242,6 @@ def discover(workshop: Path, max_rows: int, fmt: str) -> None:
 @main.command()
 @click.argument("workshop", type=click.Path(path_type=Path), default="workshop.yaml")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
-@_friendly
 def hypotheses(workshop: Path, fmt: str) -> None:
     """The session's hypotheses from the journal, with their numbers and verdicts, as the report shows them.
 
@@ -275,7 +288,6 @@ def hypotheses(workshop: Path, fmt: str) -> None:
 @click.option("--weekly-units", type=float, default=None, help="Eligible units per week (for the duration).")
 @click.option("--share", type=float, default=1.0, show_default=True, help="Share of traffic in the experiment.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@_friendly
 def sample_size(baseline, target, mde, lift, alpha, power, weekly_units, share, fmt) -> None:
     """Units per group and weeks of traffic for an A/B test (two-sided, pooled two-proportion formula)."""
     from . import stats
@@ -317,7 +329,6 @@ def sample_size(baseline, target, mde, lift, alpha, power, weekly_units, share, 
 )
 @click.option("--only", multiple=True, help="Run only these steps (number or name part, repeatable).")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Notebooks run in parallel.")
-@_friendly
 def run_report(workshop: Path, out: Path | None, only: tuple[str, ...], jobs: int) -> None:
     """Run every step notebook headless and render the HTML report (index.html + a page per step).
 
@@ -345,7 +356,6 @@ def run_report(workshop: Path, out: Path | None, only: tuple[str, ...], jobs: in
     default=None,
     help="The export's vendor layout.",
 )
-@_friendly
 def init(folder: Path, events: Path, users: Path | None, preset: str | None) -> None:
     """Create a workshop FOLDER: workshop.yaml filled in from the data, and the step notebooks."""
     from .scaffold import init as scaffold
@@ -358,27 +368,11 @@ def init(folder: Path, events: Path, users: Path | None, preset: str | None) -> 
 
 @main.command()
 @click.argument("folder", type=click.Path(path_type=Path), default=".")
-@_friendly
 def lab(folder: Path) -> None:
     """Open a workshop folder in JupyterLab (needs the `lab` extra: pip install 'segworkshop[lab]')."""
-    import shutil
-    import subprocess
+    from .lab import open_lab
 
-    books = folder / "notebooks"
-    if not (folder / "workshop.yaml").exists() or not books.is_dir():
-        raise SegworkshopError(
-            f"{folder} is not a workshop folder (no workshop.yaml and notebooks/): run segworkshop init."
-        )
-    jupyter = shutil.which("jupyter-lab") or shutil.which("jupyter")
-    if jupyter is None or (
-        jupyter.endswith("jupyter")
-        and subprocess.run([jupyter, "lab", "--version"], capture_output=True).returncode != 0
-    ):
-        raise SegworkshopError(
-            "JupyterLab is not installed: pip install 'segworkshop[lab]' (or pip install jupyterlab)."
-        )
-    args = [jupyter] if jupyter.endswith("jupyter-lab") else [jupyter, "lab"]
-    sys.exit(subprocess.call([*args, f"--notebook-dir={folder.resolve()}", str(books / "01_data_check.ipynb")]))
+    sys.exit(open_lab(folder))
 
 
 @main.command("demo-data")
@@ -394,16 +388,13 @@ def lab(folder: Path) -> None:
 @click.option(
     "--out", type=click.Path(path_type=Path), default=None, help="Folder to write into (default: ./demo-<kind>)."
 )
-@_friendly
 def demo_data(kind: str, units: int | None, seed: int, out: Path | None) -> None:
     """Generate a demo dataset (Parquet + workshop.yaml), e.g. 1M users for a benchmark."""
-    from . import demo as generator
+    from .datasets import write_demo_data
 
-    units = units or generator.BUNDLED_UNITS[kind]
-    out = out or Path(f"demo-{kind}")
     started = time.perf_counter()
-    generator.write(kind, out, units, seed=seed, progress=_progress)
-    click.echo(f"wrote {out} ({units:,} units, seed {seed}) in {time.perf_counter() - started:.1f} s")
+    data = write_demo_data(kind, out, units, seed=seed, progress=_progress)
+    click.echo(f"wrote {data.path} ({data.units:,} units, seed {seed}) in {time.perf_counter() - started:.1f} s")
 
 
 @main.command()
@@ -411,7 +402,6 @@ def demo_data(kind: str, units: int | None, seed: int, out: Path | None) -> None
 @click.option("--to", "engine", required=True, help="The engine, as `engine:` takes it: a URL (secrets as ${VAR}).")
 @click.option("--schema", default=None, help="Schema for the tables (default: the workshop folder's name).")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for the new workshop.yaml.")
-@_friendly
 def upload(workshop: Path, engine: str, schema: str | None, out: Path) -> None:
     """Copy WORKSHOP's data files into an engine as tables, and write a workshop.yaml that reads them there.
 
@@ -419,13 +409,11 @@ def upload(workshop: Path, engine: str, schema: str | None, out: Path) -> None:
     'postgres://analyst:${PG_PASSWORD}@localhost/analytics' --out pg-ecomm
     """
     from .upload import upload as copy_data
+    from .upload import uploaded_tables
 
     started = time.perf_counter()
     written = copy_data(workshop, engine, schema, out)
-    import yaml
-
-    data = yaml.safe_load(written.read_text())["data"]
-    tables = ", ".join(v["table"] for v in data.values() if isinstance(v, dict) and "table" in v)
+    tables = ", ".join(uploaded_tables(written))
     click.echo(f"uploaded {tables} in {time.perf_counter() - started:.1f} s; wrote {written}")
     click.echo(f"next: segworkshop validate {written.parent}  then  segworkshop run {written.parent}")
 

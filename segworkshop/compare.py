@@ -52,7 +52,7 @@ def resolve_segments(ws: Any, by: Sequence[Any] | None) -> list[Segment]:
         if not configured:
             raise DataError(
                 "no segments to compare: add `segments: [platform, country]` to workshop.yaml, or name traits with "
-                f"--by. Traits available: {listing(ws.trait_columns())}."
+                f"`by=`. Traits available: {listing(ws.trait_columns())}."
             )
         return configured
     named = {s.name: s for s in configured}
@@ -464,7 +464,7 @@ def trend(ws: Any, by: str | Any | None = None, every: str = "week") -> pd.DataF
     rate rests on the early part of the period only and must not be read as a change.
     """
     if every not in ("week", "month"):
-        raise DataError(f"--every must be `week` or `month`, not {every!r}.")
+        raise DataError(f"`every=` must be `week` or `month`, not {every!r}.")
     require_window(ws, "trend")
     period = parse_segment({"name": "_period", "cohort": every})
     segments = [period] + (resolve_segments(ws, [by]) if by is not None else [])

@@ -87,7 +87,7 @@ def step_notebooks(only: Sequence[str] | None = None, folder: Path = NOTEBOOKS) 
     if only:
         chosen = [b for b in books if any(o in b.stem for o in only)]
         if not chosen:
-            raise ConfigError(f"--only {' '.join(only)} matches no step; steps: {', '.join(b.stem for b in books)}.")
+            raise ConfigError(f"`only=` {' '.join(only)} matches no step; steps: {', '.join(b.stem for b in books)}.")
         books = chosen
     return books
 

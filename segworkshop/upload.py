@@ -59,12 +59,12 @@ def upload(workshop: str | Path, engine: Any, schema: str | None, out: str | Pat
         schema = schema if re.match(r"[a-z_]", schema) else f"ws_{schema}"
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", schema):
         raise ConfigError(
-            f"the schema {schema!r} is not a plain name: use letters, digits and _ (e.g. --schema ecomm)."
+            f"the schema {schema!r} is not a plain name: use letters, digits and _ (e.g. `schema='ecomm'`)."
         )
     engine = _kept(engine)
     out = Path(out)
     if out.resolve() == source.parent.resolve():
-        raise ConfigError(f"--out {out} is the workshop's own folder: choose a new folder for the uploaded copy.")
+        raise ConfigError(f"`out=` {out} is the workshop's own folder: choose a new folder for the uploaded copy.")
     local = connect(None)
     target = connect(engine)
     data: dict[str, Any] = {}
@@ -92,6 +92,12 @@ def upload(workshop: str | Path, engine: Any, schema: str | None, out: str | Pat
     return written
 
 
+def uploaded_tables(workshop: str | Path) -> list[str]:
+    """The tables a workshop.yaml reads (``data.<name>: {table: ...}``), e.g. the one :func:`upload` wrote."""
+    data = yaml.safe_load(Path(workshop).read_text())["data"]
+    return [v["table"] for v in data.values() if isinstance(v, dict) and "table" in v]
+
+
 def _kept(engine: Any) -> Any:
     """``engine`` as it will be written: refused when its tables would vanish or it holds a secret in clear;
     a relative DuckDB file made absolute (the new workshop.yaml may be run from anywhere)."""
@@ -104,7 +110,7 @@ def _kept(engine: Any) -> Any:
     if url == "duckdb" or url.startswith("duckdb:") or backend == "duckdb":
         path = options.get("database") if backend == "duckdb" else duckdb_path(url)
         if not path or path == ":memory:":
-            raise ConfigError(f"an in-memory DuckDB {gone}(--to duckdb:///path/to/warehouse.duckdb).")
+            raise ConfigError(f"an in-memory DuckDB {gone}(`engine='duckdb:///path/to/warehouse.duckdb'`).")
         if "${" not in str(path) and not Path(path).expanduser().is_absolute():
             path = str(Path(path).expanduser().resolve())
         if backend == "duckdb":

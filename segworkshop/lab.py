@@ -1,0 +1,43 @@
+"""Open a workshop folder in JupyterLab (``segworkshop lab``): the step notebooks, starting with the data check.
+
+JupyterLab is the ``lab`` extra (``pip install 'segworkshop[lab]'``); without it the error says how to get it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from .errors import SegworkshopError
+
+FIRST_STEP = "01_data_check.ipynb"
+
+
+def lab_command(folder: str | Path = ".") -> list[str]:
+    """The command line that opens workshop ``folder`` in JupyterLab, at its first step notebook.
+
+    Raises :class:`SegworkshopError` when ``folder`` has no workshop.yaml and notebooks/, or JupyterLab is not
+    installed.
+    """
+    folder = Path(folder)
+    books = folder / "notebooks"
+    if not (folder / "workshop.yaml").exists() or not books.is_dir():
+        raise SegworkshopError(
+            f"{folder} is not a workshop folder (no workshop.yaml and notebooks/): run segworkshop init."
+        )
+    jupyter = shutil.which("jupyter-lab") or shutil.which("jupyter")
+    if jupyter is None or (
+        jupyter.endswith("jupyter")
+        and subprocess.run([jupyter, "lab", "--version"], capture_output=True).returncode != 0
+    ):
+        raise SegworkshopError(
+            "JupyterLab is not installed: pip install 'segworkshop[lab]' (or pip install jupyterlab)."
+        )
+    args = [jupyter] if jupyter.endswith("jupyter-lab") else [jupyter, "lab"]
+    return [*args, f"--notebook-dir={folder.resolve()}", str(books / FIRST_STEP)]
+
+
+def open_lab(folder: str | Path = ".") -> int:
+    """Run JupyterLab on workshop ``folder`` until it is closed; returns its exit code."""
+    return subprocess.call(lab_command(folder))
