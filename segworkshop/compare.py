@@ -286,6 +286,18 @@ def count_segments(table: ir.Table, names: list[str], with_pairs: bool) -> Segme
     return SegmentCounts(single, pairs, left_out)
 
 
+def success_table(ws: Any, by: Sequence[Any] | None = None) -> pd.DataFrame:
+    """``segment, value, units, successes, rate`` for every value of each segment (default: the configured
+    ones), counted as every comparison counts them: units whose success window is closed, behaviours at their
+    landmark. The plain table the demo prints; :func:`compare` adds the statistics."""
+    segments = resolve_segments(ws, by)
+    names = [s.name for s in segments]
+    singles = count_segments(segment_table(ws, segments), names, with_pairs=False).singles
+    singles = singles.assign(_order=singles.segment.map(names.index)).sort_values(["_order", "value"])
+    singles["rate"] = singles.successes / singles.units
+    return singles[["segment", "value", "units", "successes", "rate"]].reset_index(drop=True)
+
+
 def segment_counts(table: ir.Table, names: list[str], with_pairs: bool) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """:func:`count_segments` as (singles, pairs), for callers that need no left-out counts."""
     counts = count_segments(table, names, with_pairs)

@@ -84,7 +84,7 @@ def run_demo(
     Stops after validation when it fails (``table`` and ``report`` stay None). ``on_baseline`` is called with the
     result once the baseline table is ready, before the report (which takes minutes) is rendered.
     """
-    from .counts import success_counts
+    from .compare import success_table
     from .validate import validate
     from .workshop import Workshop
 
@@ -95,7 +95,7 @@ def run_demo(
     result = DemoRun(kind, path, ws, validate(ws))
     if not result.validation.ok:
         return result
-    result.table = success_counts(ws.unit_table(), ws.plain_segments())
+    result.table = success_table(ws, ws.plain_segments())
     if on_baseline:
         on_baseline(result)
     if out is not None:

@@ -218,3 +218,22 @@ def test_unknown_value_and_segment(ws):
         check_hypotheses(ws, [Hypothesis("channel", "emial")])
     with pytest.raises(DataError, match=r"no segment or trait named 'chanel'.*Did you mean 'channel'"):
         compare(ws, ["chanel"])
+
+
+def test_success_table_counts_like_a_comparison_against_pandas(tmp_path):
+    """The demo's plain table: units whose window is closed, per value, equal to a pandas count."""
+    from conftest import write_small_workshop
+
+    from segworkshop.compare import success_table
+    from segworkshop.population import data_end
+
+    ws = Workshop.load(write_small_workshop(tmp_path / "w"))
+    got = success_table(ws, ["platform"])
+    units = ws.unit_table(traits=["platform"]).to_pandas()
+    end = pd.Timestamp(data_end(ws)).tz_localize(None)
+    closed = units[units.start_at + pd.Timedelta(days=ws.config.success.within_days) <= end]
+    expected = closed.groupby("platform").success.agg(["size", "sum"])
+    assert list(got.value) == sorted(expected.index)
+    for row in got.itertuples():
+        assert (row.units, row.successes) == (expected.loc[row.value, "size"], expected.loc[row.value, "sum"])
+        assert row.rate == row.successes / row.units
