@@ -11,7 +11,6 @@ import altair as alt
 import pandas as pd
 
 PALETTE = ["#3b6fb6", "#e07b39", "#4a9d5b", "#b8443d", "#7e5ca8", "#8c6d31", "#d16ba5", "#5f6b7a"]
-MAX_LINES = 8
 FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
 
 

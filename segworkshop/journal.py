@@ -30,7 +30,7 @@ from typing import Any
 
 from .errors import ConfigError
 
-KINDS = ("success", "segments", "hypotheses", "findings", "scores", "votes", "next_steps", "notes", "decisions")
+KINDS = ("success", "segments", "hypotheses", "findings", "scores", "votes", "notes")
 FACILITATOR = "facilitator"
 
 

@@ -23,7 +23,6 @@ import html
 import json
 import math
 import re
-import shutil
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -386,11 +385,3 @@ def _changes_table(changed: Changes) -> str:
         )
     out.append("</table>")
     return "".join(out)
-
-
-def copy_notebooks(folder: Path) -> None:
-    """Copy the step notebooks into a workshop folder (for ``segworkshop init``)."""
-    target = folder / "notebooks"
-    target.mkdir(parents=True, exist_ok=True)
-    for book in step_notebooks():
-        shutil.copy2(book, target / book.name)

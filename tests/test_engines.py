@@ -26,6 +26,8 @@ from segworkshop.engine import connect, describe, mask
 from segworkshop.hypotheses import Hypothesis, check_hypotheses, tipping_point
 from segworkshop.upload import upload
 
+pytestmark = pytest.mark.engines
+
 PASSWORD = "s3cret-pw"
 
 

@@ -28,6 +28,8 @@ from segworkshop.datasets import demo_workshop_path
 from segworkshop.engine import connect, describe
 from segworkshop.hypotheses import Hypothesis, check_hypotheses, tipping_point
 
+pytestmark = pytest.mark.engines
+
 TOKEN = "tok-s3cret"
 
 
