@@ -26,10 +26,10 @@ from . import stats
 from .errors import DataError, did_you_mean, listing
 from .population import LEFT_OUT, Population, data_end, landmark_sentence, period_judged, population, require_window
 from .segments import MISSING, NO, YES, Segment, parse_segment, parse_segments, segment_table
+from .worksheet import ID_LIKE_SHARE, ID_LIKE_VALUES, MAX_SEGMENT_VALUES, RELIABLE_UNITS
 
-UNRELIABLE_UNITS = 30  # rates on fewer units are shown greyed out
-MAX_VALUES = 8
-ID_LIKE_VALUES = 50
+UNRELIABLE_UNITS = RELIABLE_UNITS  # rates on fewer units are shown greyed out
+MAX_VALUES = MAX_SEGMENT_VALUES
 ROW_KEYS = (
     "segment",
     "value",
@@ -363,7 +363,7 @@ def _hygiene(
         part = rows[rows.segment == s.name]
         total = counts.totals(s.name)[0]
         values = len(part)
-        if s.kind == "trait" and values > ID_LIKE_VALUES and values >= 0.5 * total:
+        if s.kind == "trait" and values > ID_LIKE_VALUES and values >= ID_LIKE_SHARE * total:
             raise DataError(
                 f"segment {s.name!r} has {values:,} values for {total:,} units: it looks like an id, not a segment. "
                 "Pick a trait with a handful of values, or bin it (`bins:`)."

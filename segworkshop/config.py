@@ -17,6 +17,7 @@ import yaml
 
 from .errors import ConfigError, did_you_mean
 from .identity import parse_identity
+from .worksheet import PRIVACY_MIN_UNITS
 
 UNITS = ("user", "account")
 SUCCESS_KINDS = ("event", "any_of", "all_of", "sequence")
@@ -113,7 +114,7 @@ class WorkshopConfig:
     unit: str = "user"
     title: str = "Segmentation workshop"
     segments: tuple[Any, ...] = ()
-    privacy_min_units: int = 10
+    privacy_min_units: int = PRIVACY_MIN_UNITS
     engine: Any = None
     participants: tuple[str, ...] = ()
     path: Path | None = None  # the yaml file, when read from one
@@ -381,9 +382,11 @@ def _parse_where(raw: Any, key: str, where: str) -> tuple[Condition, ...]:
 def _parse_privacy(raw: Any, where: str) -> int:
     if raw is None:
         return 10
-    value = raw.get("min_units", 10) if isinstance(raw, Mapping) else None
+    value = raw.get("min_units", PRIVACY_MIN_UNITS) if isinstance(raw, Mapping) else None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{where}`privacy.min_units` must be a whole number ≥ 1 (default 10), found {value!r}.")
+        raise ConfigError(
+            f"{where}`privacy.min_units` must be a whole number ≥ 1 (default {PRIVACY_MIN_UNITS}), found {value!r}."
+        )
     return value
 
 

@@ -39,8 +39,9 @@ from .compare import count_segments, json_rows
 from .errors import DataError
 from .population import DEFAULT_BEHAVIOUR_DAYS, LEFT_OUT, Population, population, require_window
 from .segments import MISSING, Segment, parse_segment, segment_table
+from .worksheet import RELIABLE_UNITS
 
-MIN_UNITS = 30
+MIN_UNITS = RELIABLE_UNITS
 ROW_KEYS = ("kind", "segment", "value", "units", "successes", "rate", "lift", "p_value", "q_value")
 
 

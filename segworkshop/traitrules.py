@@ -27,10 +27,9 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-MAX_SEGMENT_VALUES = 8  # the worksheet's guidance: 3-8 segments
-ID_LIKE_SHARE = 0.5  # a distinct value for half the units or more: an identifier
-NEAR_UNIQUE = 0.9  # a distinct value for 90% of the rows that have one: an identifier (or a time)
-MANY_VALUES = 50
+from .worksheet import ID_LIKE_SHARE, ID_LIKE_VALUES, MAX_SEGMENT_VALUES, NEAR_UNIQUE
+
+MANY_VALUES = ID_LIKE_VALUES
 EPOCH_SHARE = 0.9  # "most values" in one epoch range
 DAY = 86400.0
 # 2000-01-01 and 2100-01-01 in each unit, with a day in that unit; "d" is a YYYYMMDD date written as a number

@@ -19,6 +19,7 @@ from .errors import SegworkshopError
 from .hypotheses import DIRECTIONS
 from .prioritize import JUDGEMENT, QUESTIONS
 from .session import Session
+from .worksheet import DOTS_PER_PERSON, MAX_SEGMENTS, MIN_SEGMENTS
 
 LAYOUT_WIDE = w.Layout(width="95%")
 
@@ -126,8 +127,11 @@ class SegmentPicker:
         chosen = self.chosen()
         if not chosen:
             raise ValueError("pick at least one segment")
-        if len(chosen) > 8:
-            raise ValueError(f"{len(chosen)} segments chosen: the worksheet suggests 3-8; keep the ones that matter")
+        if len(chosen) > MAX_SEGMENTS:
+            raise ValueError(
+                f"{len(chosen)} segments chosen: the worksheet suggests {MIN_SEGMENTS}-{MAX_SEGMENTS}; "
+                "keep the ones that matter"
+            )
         self.session.save_segments(chosen)
         return f"Saved {len(chosen)} segments: {', '.join(self.specs_names(chosen))}"
 
@@ -345,7 +349,7 @@ class CandidateForm(EntryForm):
 class Voting:
     """Dot voting: each participant spreads ``dots`` over the candidates; the latest ballot counts."""
 
-    def __init__(self, session: Session, candidates: list[str], dots: int = 3) -> None:
+    def __init__(self, session: Session, candidates: list[str], dots: int = DOTS_PER_PERSON) -> None:
         self.session = session
         self.dots = dots
         previous = self._ballot()
