@@ -20,7 +20,11 @@ import click
 
 from .errors import SegworkshopError
 
-KINDS = ("saas", "ecomm", "finserv")  # demo.KINDS, spelt out so that the options need no import of the generator
+DEMO_DATASETS = (
+    "saas",
+    "ecomm",
+    "finserv",
+)  # demo.DATASETS, spelt out so that the options need no import of the generator
 
 # a library message's parameter, as Python spells it: `by=`, or with a value, `schema='ecomm'`
 _PARAMETER = re.compile(r"`(\w+)=(?:'([^'`]*)')?`")
@@ -91,7 +95,7 @@ def validate(workshop: Path, fmt: str) -> None:
 
 @main.command()
 @click.option(
-    "--kind", type=click.Choice([*KINDS, "all"]), default="all", show_default=True, help="Which demo dataset."
+    "--kind", type=click.Choice([*DEMO_DATASETS, "all"]), default="all", show_default=True, help="Which demo dataset."
 )
 @click.option(
     "--out",
@@ -107,7 +111,7 @@ def demo(kind: str, out: Path, no_report: bool, jobs: int) -> None:
     of an example session (workshop/examples) for each dataset."""
     from .datasets import run_demo
 
-    kinds = KINDS if kind == "all" else (kind,)
+    kinds = DEMO_DATASETS if kind == "all" else (kind,)
     out = out.resolve()
     failed = []
     for name in kinds:
@@ -376,7 +380,7 @@ def lab(folder: Path) -> None:
 
 
 @main.command("demo-data")
-@click.option("--kind", type=click.Choice(KINDS), required=True, help="Which dataset to generate.")
+@click.option("--kind", type=click.Choice(DEMO_DATASETS), required=True, help="Which dataset to generate.")
 @click.option(
     "--users",
     "units",

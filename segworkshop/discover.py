@@ -280,7 +280,7 @@ class Scan:
                 part = counts[(counts.segment == s.name) & (counts.value != MISSING)]
                 part = part.set_index("value")[["units", "successes"]].reindex(s.labels(), fill_value=0)
                 if (part.units > 0).sum() >= 2:
-                    tipping[s.name] = stats.tipping_point(
+                    tipping[s.name] = stats.tipping_point_in_counts(
                         list(part.index), part.successes.to_numpy(), part.units.to_numpy()
                     )
         return Discovery(

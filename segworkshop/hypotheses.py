@@ -604,7 +604,9 @@ def tipping_point(ws: Any, segment: Any) -> stats.TippingPoint:
         counts = counts.rename_axis("value").reset_index()
     else:
         counts = counts.sort_values("value")
-    return stats.tipping_point(list(counts["value"]), counts["successes"].to_numpy(), counts["units"].to_numpy())
+    return stats.tipping_point_in_counts(
+        list(counts["value"]), counts["successes"].to_numpy(), counts["units"].to_numpy()
+    )
 
 
 def simpson_check(ws: Any, segment: Any, value: str, stratum: Any) -> stats.StrataCheck | None:

@@ -30,7 +30,7 @@ from typing import Any
 
 from .errors import ConfigError
 
-KINDS = ("success", "segments", "hypotheses", "findings", "scores", "votes", "notes")
+ENTRY_KINDS = ("success", "segments", "hypotheses", "findings", "scores", "votes", "notes")
 FACILITATOR = "facilitator"
 
 
@@ -151,7 +151,7 @@ class Journal:
 
     def authors(self) -> list[str]:
         names = set()
-        for kind in KINDS:
+        for kind in ENTRY_KINDS:
             names.update(e.author for e in self.entries(kind))
         return sorted(names)
 
@@ -177,5 +177,5 @@ class Journal:
 
     @staticmethod
     def _check_kind(kind: str) -> None:
-        if kind not in KINDS:
-            raise ConfigError(f"unknown journal kind {kind!r}; kinds: {', '.join(KINDS)}.")
+        if kind not in ENTRY_KINDS:
+            raise ConfigError(f"unknown journal kind {kind!r}; kinds: {', '.join(ENTRY_KINDS)}.")

@@ -483,7 +483,7 @@ class TippingPoint:
         )
 
 
-def tipping_point(values: Sequence[object], successes: Sequence[int], units: Sequence[int]) -> TippingPoint:
+def tipping_point_in_counts(values: Sequence[object], successes: Sequence[int], units: Sequence[int]) -> TippingPoint:
     """Best cut by G² over ordered buckets, its exact p-value over all cuts, and the shape verdict.
 
     Shape: p ≥ 0.05 → none; else compare a step model (below/above the cut) with a linear-logit trend in the

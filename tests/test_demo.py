@@ -154,9 +154,9 @@ def bundled_measure(kind: str) -> dict:
 
 
 def test_api_constants():
-    assert demo.KINDS == ("saas", "ecomm", "finserv")
-    assert set(demo.BUNDLED_UNITS) == set(demo.KINDS)
-    for kind in demo.KINDS:
+    assert demo.DATASETS == ("saas", "ecomm", "finserv")
+    assert set(demo.BUNDLED_UNITS) == set(demo.DATASETS)
+    for kind in demo.DATASETS:
         t = demo.truths(kind)
         assert {"twice", "tipping", "friction", "simpson", "success"} <= set(t)
         assert t["tipping"]["threshold"] == 4 and t["tipping"]["window_days"] == 14
@@ -164,7 +164,7 @@ def test_api_constants():
         demo.generate("crm", 10)
 
 
-@pytest.mark.parametrize("kind", demo.KINDS)
+@pytest.mark.parametrize("kind", demo.DATASETS)
 def test_deterministic(kind):
     a = demo.generate(kind, 300, seed=7)
     b = demo.generate(kind, 300, seed=7)
@@ -210,7 +210,7 @@ def test_chunked_saas_ids(monkeypatch):
     assert key.equals(key.sort_values(["user_id", "timestamp", "event"]).reset_index(drop=True))
 
 
-@pytest.mark.parametrize("kind", demo.KINDS)
+@pytest.mark.parametrize("kind", demo.DATASETS)
 def test_small_generate_schema(kind):
     d = demo.generate(kind, 2000, seed=0)
     ev = d.events
@@ -310,7 +310,7 @@ def test_finserv_sequence_gives_the_same_success():
     assert all(a > b for a, b in itertools.pairwise(reached))
 
 
-@pytest.mark.parametrize("kind", demo.KINDS)
+@pytest.mark.parametrize("kind", demo.DATASETS)
 def test_bundled_files(kind):
     folder = DATA / kind
     names = {"events.parquet", "users.parquet", "workshop.yaml"} | ({"accounts.parquet"} if kind == "saas" else set())
@@ -321,14 +321,14 @@ def test_bundled_files(kind):
     assert m["units"] == demo.BUNDLED_UNITS[kind]
 
 
-@pytest.mark.parametrize("kind", demo.KINDS)
+@pytest.mark.parametrize("kind", demo.DATASETS)
 def test_truth_twice(kind):
     m = bundled_measure(kind)["twice"]
     assert m["share"] >= 0.10
     assert 1.8 <= m["ratio"] <= 2.3
 
 
-@pytest.mark.parametrize("kind", demo.KINDS)
+@pytest.mark.parametrize("kind", demo.DATASETS)
 def test_truth_tipping_point(kind):
     m = bundled_measure(kind)["tipping"]
     assert set(m["units"]) == set(range(1, 8))  # no 0 bucket: X is part of every unit's first session
@@ -344,7 +344,7 @@ def test_truth_tipping_point(kind):
     assert min(above) > 1.8 * max(below)
 
 
-@pytest.mark.parametrize("kind", demo.KINDS)
+@pytest.mark.parametrize("kind", demo.DATASETS)
 def test_tipping_activity_is_the_same_in_each_week(kind):
     """X's distinct UTC days in [first, first + 7 days) and in [first + 7 days, first + 14 days) are the same
     number, the unit's bucket, so the landmark's first week measures the designed "days a week" exactly."""
@@ -366,7 +366,7 @@ def test_tipping_activity_is_the_same_in_each_week(kind):
     assert week1.min() == 1  # day 0 always
 
 
-@pytest.mark.parametrize("kind", demo.KINDS)
+@pytest.mark.parametrize("kind", demo.DATASETS)
 def test_truth_friction(kind):
     m = bundled_measure(kind)["friction"]
     assert m["units"] >= 100
@@ -415,7 +415,7 @@ def test_friction_step_saas():
     assert invited[on].mean() < 0.2 < 0.45 < invited[~on].mean()
 
 
-@pytest.mark.parametrize("kind", demo.KINDS)
+@pytest.mark.parametrize("kind", demo.DATASETS)
 def test_truth_simpson(kind):
     m = bundled_measure(kind)["simpson"]
     assert m["yes"] < m["no"] - 0.01  # overall, A = yes does worse ...
@@ -426,7 +426,7 @@ def test_truth_simpson(kind):
     assert max(shares) > 3 * min(shares)  # because A = yes sits in the low-success strata
 
 
-@pytest.mark.parametrize("kind", demo.KINDS)
+@pytest.mark.parametrize("kind", demo.DATASETS)
 def test_twice_trait_independent_of_simpson_stratum(kind):
     units = bundled_units(kind)
     t = demo.truths(kind)
@@ -451,7 +451,7 @@ def test_first_seen_shape():
 
 def test_measure_matches_designed_values():
     """The designed ratios (in truths) are what the bundled data shows, to within sampling."""
-    for kind in demo.KINDS:
+    for kind in demo.DATASETS:
         t, m = demo.truths(kind), bundled_measure(kind)
         assert np.isclose(m["twice"]["ratio"], t["twice"]["ratio"], rtol=0.1)
         assert np.isclose(m["tipping"]["ratio"], t["tipping"]["ratio"], rtol=0.12)

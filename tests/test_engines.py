@@ -93,7 +93,7 @@ def postgres():
         # password as ${SEGWORKSHOP_PG_PASSWORD} (upload refuses to write a password itself)
         os.environ["SEGWORKSHOP_PG_PASSWORD"] = PASSWORD
         from_env = url.replace(PASSWORD, "${SEGWORKSHOP_PG_PASSWORD}")
-        uploaded = {kind: upload(demo_workshop_path(kind), from_env, kind, folder / kind) for kind in demo.KINDS}
+        uploaded = {kind: upload(demo_workshop_path(kind), from_env, kind, folder / kind) for kind in demo.DATASETS}
         yield {"url": url, "port": port, "workshops": uploaded}
     finally:
         subprocess.run(
@@ -107,7 +107,7 @@ def _pair(kind: str, postgres: dict) -> tuple[Workshop, Workshop]:
     return Workshop.load(demo_workshop_path(kind)), Workshop.load(postgres["workshops"][kind])
 
 
-@pytest.mark.parametrize("kind", demo.KINDS)
+@pytest.mark.parametrize("kind", demo.DATASETS)
 def test_postgres_gives_the_same_numbers(postgres, kind):
     local, remote = _pair(kind, postgres)
     assert remote.baseline() == local.baseline()
@@ -230,7 +230,7 @@ def test_report_on_postgres_has_the_same_numbers(postgres, tmp_path, monkeypatch
     assert page(a) == page(b)
 
 
-@pytest.mark.parametrize("kind", demo.KINDS)
+@pytest.mark.parametrize("kind", demo.DATASETS)
 def test_discover_on_postgres_matches(postgres, kind):
     from segworkshop.discover import discover
 

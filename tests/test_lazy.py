@@ -85,4 +85,4 @@ def test_workshop_is_loaded_on_first_use():
 def test_the_cli_demo_kinds_are_the_generators():
     from segworkshop import cli, demo
 
-    assert cli.KINDS == demo.KINDS
+    assert cli.DEMO_DATASETS == demo.DATASETS

@@ -44,7 +44,7 @@ def test_demo_runs_every_notebook_on_every_dataset(tmp_path: Path, monkeypatch):
     assert not (BOOKS[0].parent / "out").exists()
     tmp_path = tmp_path / "out"
     assert result.exit_code == 0, result.output
-    for kind in demo.KINDS:
+    for kind in demo.DATASETS:
         folder = tmp_path / kind
         pages = sorted(p.name for p in folder.glob("*.html"))
         assert pages == sorted(["index.html", *[f"{b.stem}.html" for b in BOOKS]]), kind

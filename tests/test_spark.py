@@ -129,7 +129,7 @@ def spark_connect(tmp_path_factory):
         log.close()
 
 
-@pytest.mark.parametrize("kind", demo.KINDS)
+@pytest.mark.parametrize("kind", demo.DATASETS)
 def test_spark_gives_the_same_numbers(spark, kind):
     path = demo_workshop_path(kind)
     local, remote = Workshop.load(path), Workshop.load(path, con=spark)
@@ -147,7 +147,7 @@ def test_spark_gives_the_same_numbers(spark, kind):
     assert (pa.cut, pa.shape) == (pb.cut, pb.shape) and abs(pa.p_value - pb.p_value) <= 1e-12
 
 
-@pytest.mark.parametrize("kind", demo.KINDS)
+@pytest.mark.parametrize("kind", demo.DATASETS)
 def test_discover_on_spark_matches(spark, kind):
     from segworkshop.discover import discover
 

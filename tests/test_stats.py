@@ -282,7 +282,7 @@ def _max_g2(successes_by_unit: np.ndarray, bucket_of_unit: np.ndarray, n: np.nda
 def test_exact_max_g2_pvalue_against_permutations(n, x):
     rng = np.random.default_rng(11)
     n, x = np.array(n), np.array(x)
-    observed = stats.tipping_point(list(range(len(n))), x, n).g2
+    observed = stats.tipping_point_in_counts(list(range(len(n))), x, n).g2
     exact = stats.max_g2_pvalue(x, n, observed)
     bucket = np.repeat(np.arange(len(n)), n)
     labels = np.zeros(n.sum(), dtype=int)
@@ -298,13 +298,13 @@ def test_exact_max_g2_pvalue_against_permutations(n, x):
 
 def test_tipping_point_threshold_gradual_none():
     n = np.array([400] * 8)
-    step = stats.tipping_point(list(range(8)), (n * np.array([0.1] * 4 + [0.3] * 4)).astype(int), n)
+    step = stats.tipping_point_in_counts(list(range(8)), (n * np.array([0.1] * 4 + [0.3] * 4)).astype(int), n)
     assert step.cut == 4 and step.shape == "threshold" and step.p_value < 1e-10
     assert step.rate_below == pytest.approx(0.1) and step.rate_above == pytest.approx(0.3)
     assert "30.0% succeed at 4+" in step.describe()
-    ramp = stats.tipping_point(list(range(8)), (n * np.linspace(0.05, 0.4, 8)).astype(int), n)
+    ramp = stats.tipping_point_in_counts(list(range(8)), (n * np.linspace(0.05, 0.4, 8)).astype(int), n)
     assert ramp.shape == "gradual"
-    flat = stats.tipping_point(list(range(8)), (n * np.array([0.2] * 8)).astype(int), n)
+    flat = stats.tipping_point_in_counts(list(range(8)), (n * np.array([0.2] * 8)).astype(int), n)
     assert flat.shape == "none" and flat.p_value > 0.05
 
 
@@ -317,20 +317,20 @@ def _glm_deviance(x, n, regressor):
 
 def test_p_below_the_floor_is_shown_as_a_bound():
     n = np.array([400] * 8)
-    step = stats.tipping_point(list(range(8)), (n * np.array([0.1] * 4 + [0.3] * 4)).astype(int), n)
+    step = stats.tipping_point_in_counts(list(range(8)), (n * np.array([0.1] * 4 + [0.3] * 4)).astype(int), n)
     crossed, lost = stats.max_g2_tail((n * np.array([0.1] * 4 + [0.3] * 4)).astype(int), n, step.g2)
     # the true p is below chi2.sf(G², 1) times the number of cuts, about 1e-17 here: the recursion cannot say
     assert step.p_value == pytest.approx(crossed + lost) and step.p_value <= stats.P_FLOOR
     assert step.p_is_bound and "p < 1e-15" in step.describe() and "e-17" not in step.describe()
     # a moderate p stays exact and is shown as such
-    modest = stats.tipping_point(list(range(6)), [3, 4, 2, 5, 4, 5], [30, 25, 20, 15, 10, 8])
+    modest = stats.tipping_point_in_counts(list(range(6)), [3, 4, 2, 5, 4, 5], [30, 25, 20, 15, 10, 8])
     assert not modest.p_is_bound and f"p = {modest.p_value:.3g}" in modest.describe()
 
 
 def test_a_step_that_fits_badly_is_uneven_not_a_threshold():
     n = np.array([400] * 8)
     x = (n * np.array([0.1, 0.3, 0.1, 0.3, 0.1, 0.35, 0.1, 0.3])).astype(int)
-    tp = stats.tipping_point(list(range(8)), x, n)
+    tp = stats.tipping_point_in_counts(list(range(8)), x, n)
     rank = np.arange(8.0)
     step = (rank >= list(range(8)).index(tp.cut)).astype(float)
     assert tp.deviance_step == pytest.approx(_glm_deviance(x, n, step), rel=1e-6)
@@ -342,12 +342,12 @@ def test_a_step_that_fits_badly_is_uneven_not_a_threshold():
     # deviance 43 on 6 df (the audit's case) is a bad fit
     assert chi2.sf(43, 6) < 0.05
     # a clean step still is a threshold, with a step deviance that fits
-    clean = stats.tipping_point(list(range(8)), (n * np.array([0.1] * 4 + [0.3] * 4)).astype(int), n)
+    clean = stats.tipping_point_in_counts(list(range(8)), (n * np.array([0.1] * 4 + [0.3] * 4)).astype(int), n)
     assert clean.shape == "threshold" and clean.step_fit_p_value > 0.05
 
 
 def test_describe_withholds_a_side_under_the_privacy_threshold():
-    tp = stats.tipping_point(list(range(5)), [20, 22, 19, 21, 8], [200, 200, 200, 200, 9])
+    tp = stats.tipping_point_in_counts(list(range(5)), [20, 22, 19, 21, 8], [200, 200, 200, 200, 9])
     assert tp.units_above == 9 and tp.units_below == 800
     text = tp.describe("days", min_units=10)
     assert "fewer than 10 units (rate withheld)" in text.lower()
@@ -566,7 +566,7 @@ def test_no_runtime_warnings_and_no_nan_in_text_on_edge_tables():
                     assert math.isfinite(c.crude_odds_ratio) and math.isfinite(c.pooled_odds_ratio)
                     assert math.isfinite(c.crude_risk_ratio) and math.isfinite(c.pooled_risk_ratio)
         for x in ([0, 0, 0], [5, 5, 5], [0, 0, 5], [0, 5, 5], [1, 0, 5]):
-            tp = stats.tipping_point(["a", "b", "c"], x, [5, 5, 5])
+            tp = stats.tipping_point_in_counts(["a", "b", "c"], x, [5, 5, 5])
             for text in (tp.describe(), tp.describe(min_units=6)):
                 assert "nan" not in text and "inf" not in text
         stats.adjust([0.0, 1.0, float("nan")])

@@ -11,7 +11,7 @@ from segworkshop.datasets import demo_workshop_path
 from segworkshop.discover import Scan
 from segworkshop.hypotheses import simpson_check, tipping_point
 
-KINDS = list(demo.KINDS)
+KINDS = list(demo.DATASETS)
 
 
 @pytest.fixture(scope="module", params=KINDS)

@@ -33,7 +33,7 @@ The three datasets (each described in its module and, with measured figures, in 
 * **finserv** (:mod:`.finserv`) - an insurer's quote and application; unit: user; success: ``policy_issued``
   within 30 days, reached through the stages :data:`FINSERV_STAGES` in order.
 
-The package: this module is the public face (:data:`KINDS`, :data:`BUNDLED_UNITS`, :func:`truths`,
+The package: this module is the public face (:data:`DATASETS`, :data:`BUNDLED_UNITS`, :func:`truths`,
 :func:`generate`, :func:`write`, :func:`workshop_yaml`) and the chunk loop; :mod:`.common` holds what the kinds
 share (time frame, truth parameters, random helpers, sessions to events, ids, the events table's finishing); each
 kind's module holds its ``SPEC`` (events, success, segments, truths), its constants and its ``chunk`` generator.
@@ -77,6 +77,7 @@ __all__ = [
     "BUCKET_WEIGHTS",
     "BUNDLED_UNITS",
     "CHUNK_UNITS",
+    "DATASETS",
     "DAY_MS",
     "DUPLICATE_SHARE",
     "END_MS",
@@ -84,7 +85,6 @@ __all__ = [
     "FRICTION_END",
     "FRICTION_START",
     "HOUR_MS",
-    "KINDS",
     "SIGNUP_DAYS",
     "SPECS",
     "START",
@@ -98,7 +98,7 @@ __all__ = [
     "write",
 ]
 
-KINDS = ("saas", "ecomm", "finserv")
+DATASETS = ("saas", "ecomm", "finserv")
 # Sizes of the datasets bundled in data/<kind>/ (units: accounts for saas, users otherwise).
 BUNDLED_UNITS = {"saas": 5_000, "ecomm": 20_000, "finserv": 20_000}
 # Units generated (and written) per chunk: bounds memory for large runs; fixed so chunking is deterministic.
@@ -135,7 +135,7 @@ def truths(kind: str) -> dict:
 
 def _spec(kind: str) -> _Kind:
     if kind not in SPECS:
-        raise ValueError(f"unknown demo kind {kind!r}; kinds: {', '.join(KINDS)}.")
+        raise ValueError(f"unknown demo kind {kind!r}; kinds: {', '.join(DATASETS)}.")
     return SPECS[kind]
 
 
