@@ -9,15 +9,18 @@ from __future__ import annotations
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import WorkshopConfig, load_config, parse_success
 from .hypotheses import Hypothesis
-from .journal import FACILITATOR, Journal
+from .journal import FACILITATOR, Entry, Journal
 from .ledger import Ledger
 from .prioritize import Candidate
 from .segments import Segment, parse_segments
 from .workshop import Workshop
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Session:
@@ -121,6 +124,24 @@ class Session:
         for e in self.journal.entries("votes"):
             latest[e.author] = e.data.get("ballot", {})
         return list(latest.values())
+
+    def findings(self, tag: str | None = None) -> list[Entry]:
+        """The findings log, oldest first; ``tag``: only one kind (learning, candidate test, question)."""
+        found = self.journal.entries("findings")
+        return found if tag is None else [e for e in found if e.data.get("tag") == tag]
+
+    def notes(self, topic: str | None = None) -> list[Entry]:
+        """Free notes, oldest first; ``topic``: only those of one notes form (e.g. "Trends observed")."""
+        notes = self.journal.entries("notes")
+        return notes if topic is None else [e for e in notes if e.data.get("topic") == topic]
+
+    def ranking(self) -> pd.DataFrame:
+        """The experiment candidates evaluated on the real traffic of their target and ranked: by the room's
+        dot votes (each participant's latest ballot), then by impact per week of testing (prioritize.py)."""
+        from .prioritize import evaluate, rank, tally
+
+        ws = self.workshop
+        return rank([evaluate(ws, c) for c in self.candidates()], tally(self.ballots()))
 
     def segment_values(self) -> dict[str, list[str]]:
         """The values of each chosen segment (in their natural order), for pickers."""
