@@ -46,19 +46,9 @@ __all__ = [
 ]
 
 
-def _version() -> str:
-    """The installed package's version (its metadata); a placeholder when running from an uninstalled tree."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("segworkshop")
-    except PackageNotFoundError:
-        return "0+unknown"
-
-
 def __getattr__(name: str) -> Any:
     if name == "__version__":
-        value: Any = _version()
+        value: Any = import_module(".version", __name__).__version__
     elif name in _LAZY:
         value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
     else:

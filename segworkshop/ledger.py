@@ -30,8 +30,9 @@ from typing import Any
 
 import pandas as pd
 
-from . import __version__, stats
+from . import stats
 from .segments import Segment
+from .version import __version__
 
 PAGES = ("dashboard", "hypotheses", "tipping points", "other traits", "discover", "unsuccessful users")
 CACHE = ".segworkshop"

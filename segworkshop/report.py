@@ -30,8 +30,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
 from .errors import ConfigError, first_line
+from .version import __version__
 
 if TYPE_CHECKING:
     from .changes import Changes

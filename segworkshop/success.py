@@ -21,13 +21,16 @@ Semantics, precisely:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
 
 from .config import Condition, Step, SuccessDefinition
 from .errors import DataError, did_you_mean
+
+if TYPE_CHECKING:
+    from .sources import MappedEvents
 
 UNIT_COLUMNS = (
     "unit_id",
@@ -271,3 +274,48 @@ def summarize(table_with_unstarted: ir.Table, mature: ir.BooleanValue | None = N
         "not_started": int(row.not_started.iloc[0] or 0),
         "too_recent": int(row.too_recent.iloc[0] or 0),
     }
+
+
+# --------------------------------------------------------------------------- traits from identify calls
+
+
+def identify_traits(mapped: MappedEvents, trait_calls: tuple[str, str]) -> ir.Table | None:
+    """A users table from identify calls (Segment): one row per person, each trait under its path
+    (``traits.plan``) with the person's first value (the earliest identify call carrying one; ties: the
+    smallest), the rule event traits follow (success.py). None when the export holds no such traits."""
+    from .sources import resolve
+
+    kind, field_name = trait_calls
+    traits = resolve(mapped.raw, field_name)
+    if traits is None or mapped.call_type is None:
+        return None
+    leaves = _leaves(traits, field_name, mapped.raw, mapped.call_type == kind)
+    if not leaves:
+        return None
+    rows = mapped.all_rows({**leaves, "_sw_call": mapped.call_type})
+    rows = rows.filter((rows._sw_call == kind) & rows.user_id.notnull())
+    names = list(leaves)
+    aggs = {f"_tf{i}": rows.timestamp.min(where=present(rows[n])) for i, n in enumerate(names)}
+    base = rows.group_by(rows.user_id.name("unit_id")).aggregate(**aggs)
+    people = _first_values(rows, base, names, "user_id")
+    return people.select(user_id=people.unit_id, **{n: people[n] for n in names})
+
+
+def _leaves(expr: ir.Value, path: str, raw: ir.Table, rows: ir.BooleanValue, limit: int = 200) -> dict[str, ir.Value]:
+    """The scalar leaves under a nested field, by path: a struct's fields (recursively), a map's keys as they
+    occur in the rows (at most ``limit``)."""
+    from .sources import _json_text, is_scalar, resolve
+
+    dtype = expr.type()
+    if dtype.is_struct():
+        out: dict[str, ir.Value] = {}
+        for name in dtype.names:
+            out.update(_leaves(expr[name], f"{path}.{name}", raw, rows, limit))
+        return out
+    if dtype.is_map():
+        found = raw.filter(rows).select(k=expr.keys().unnest()).distinct().order_by("k").limit(limit)
+        keys = [k for k in found.to_pyarrow().column("k").to_pylist() if k is not None]
+        return {f"{path}.{k}": resolve(raw, f"{path}.{k}") for k in keys}
+    if dtype.is_json():
+        return {path: _json_text(expr, [])}
+    return {path: expr} if is_scalar(expr) else {}

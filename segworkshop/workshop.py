@@ -30,7 +30,6 @@ from .sources import (
     check_one_row_per_key,
     describe_source,
     extra_links,
-    identify_traits,
     identity_rule,
     is_scalar,
     map_events,
@@ -39,7 +38,7 @@ from .sources import (
     resolve,
     sibling_table,
 )
-from .success import build_unit_table, summarize
+from .success import build_unit_table, identify_traits, summarize
 
 
 class Workshop:
