@@ -78,7 +78,7 @@ def data_end(ws: Any) -> datetime | None:
 
 def mature_condition(units: Any, within_days: float | None, end: datetime | None) -> Any:
     """The engine expression "this unit's success window is closed by ``end``" (None: nothing to censor by)."""
-    from .success import days_interval
+    from .unit_table import days_interval
 
     if within_days is None or end is None:
         return None

@@ -13,7 +13,7 @@ import pandas as pd
 
 from . import traitrules
 from .presets import PRESETS
-from .success import present
+from .unit_table import present
 
 if TYPE_CHECKING:
     from .workshop import Workshop

@@ -14,7 +14,7 @@ Exact meanings:
 
 * **bins** are left-closed, the last one open: ``[0, 20)``, ``[20, 50)``, ``[50, 100)``, ``100+``; values below
   the first edge are ``< 0``; missing values (null, and NaN in a numeric column) are ``(missing)``; a trait on
-  events takes the unit's first value (see success.py).
+  events takes the unit's first value (see unit_table.py).
 * **cohort**: the week (Monday) or month of the unit's first event, as ``2026-01-05`` / ``2026-01``.
 * **behaviour** (did, frequency, count) is measured over a fixed window ``[start, start + N days)`` for every
   unit — ``within_days`` for did, ``window_days`` for frequency and count, 7 days when not given — and compared
@@ -40,7 +40,7 @@ import ibis.expr.types as ir
 from .config import Step, _is_days, _parse_where
 from .errors import ConfigError, DataError, did_you_mean, listing
 from .population import DEFAULT_BEHAVIOUR_DAYS, LEFT_OUT, check_landmark, data_end, mature_condition
-from .success import days_interval, present, step_condition
+from .unit_table import days_interval, present, step_condition
 
 MISSING = "(missing)"
 YES, NO = "yes", "no"

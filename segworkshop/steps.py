@@ -2,7 +2,7 @@
 
 Every function takes the notebook's :class:`~segworkshop.session.Session` and returns data — a DataFrame, a
 sentence, a small dataclass — and displays nothing: a notebook cell is one call here, then a display
-(:mod:`segworkshop.display`). A function reads ``session.workshop`` itself, so it always uses what the room has
+(:mod:`segworkshop.show`). A function reads ``session.workshop`` itself, so it always uses what the room has
 decided so far (a success definition or segments saved by a widget a cell earlier).
 
 Two rules are applied here once, for every page:
@@ -167,7 +167,7 @@ def weekly_trend(session: Session) -> pd.DataFrame:
 
 def segment_ideas(session: Session) -> pd.DataFrame:
     """The worksheet's checklist items this data has (page 03: the table and the segment picker's choices)."""
-    from .templates import suggest
+    from .checklists import suggest
 
     ideas = suggest(session.workshop)
     return ideas[ideas.found != ""]

@@ -1,5 +1,5 @@
 """Which columns can be a segment: one rule, so that validate's verdicts, ``init``'s suggested segments,
-discover's candidates and the session's segment picker (through ``templates.suggest``) all agree.
+discover's candidates and the session's segment picker (through ``checklists.suggest``) all agree.
 
 A column is judged from a few aggregates computed in the engine (:func:`aggregates`, one query with the rest of
 the profile): its distinct values, the rows that have one, and for numbers how many fall in the range of an

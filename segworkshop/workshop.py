@@ -38,7 +38,7 @@ from .sources import (
     resolve,
     sibling_table,
 )
-from .success import build_unit_table, identify_traits, summarize
+from .unit_table import build_unit_table, identify_traits, summarize
 
 
 class Workshop:
@@ -128,7 +128,7 @@ class Workshop:
         ``user_properties[plan].string_value``), which from then on is an events column named by its path.
 
         A nested property is read like every event trait: the unit's value is the one on its earliest event
-        carrying one (success.py), the same on every engine.
+        carrying one (unit_table.py), the same on every engine.
         """
         return name in self.trait_columns() or self._add_path(name)
 

@@ -18,7 +18,7 @@ from statsmodels.stats.contingency_tables import StratifiedTable, Table2x2
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep
 
-from segworkshop import DataError, Workshop, display, stats
+from segworkshop import DataError, Workshop, show, stats
 from segworkshop.cli import main
 from segworkshop.hypotheses import (
     SHOWN,
@@ -362,8 +362,8 @@ def test_small_groups_are_hidden_in_what_is_shared():
     assert shareable(df, min_units=450)["hidden"].tolist() == [True, True, True]
     # the report's table: same rows, same rule
     html = []
-    display.display = lambda obj: html.append(obj.data)
-    display.hypotheses(df)
+    show.display = lambda obj: html.append(obj.data)
+    show.hypotheses(df)
     page = "".join(html)
     assert "fewer than 10 units (hidden)" in page and "Tiny &lt;b&gt;" in page and "<th>group units</th>" in page
     assert "2.0%" not in page  # nothing of tiny's 50% (or its share) leaks; sizes of a and b are shown

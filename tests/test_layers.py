@@ -20,7 +20,7 @@ LAYERS = [
     ("base", {"errors", "worksheet", "version", "engine", "stats"}),
     ("reading", {"config", "identity", "presets", "delivered", "nested", "timeparse", "traitrules"}),
     ("sources", {"sources"}),
-    ("units", {"success", "population", "segments", "workshop", "profile"}),
+    ("units", {"unit_table", "population", "segments", "workshop", "profile"}),
     (
         "analyses",
         {
@@ -33,11 +33,11 @@ LAYERS = [
             "unsuccessful",
             "validate",
             "upload",
-            "templates",
+            "checklists",
             "demo",
         },
     ),
-    ("session", {"charts", "display", "journal", "session", "widgets", "steps"}),
+    ("session", {"charts", "show", "journal", "session", "widgets", "steps"}),
     ("outputs", {"report", "scaffold", "datasets", "lab", "notebooks"}),
     ("face", {"cli", "__main__", "__init__"}),
 ]

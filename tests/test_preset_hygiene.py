@@ -14,12 +14,12 @@ import pandas as pd
 import pytest
 
 from segworkshop import DataError, Workshop
+from segworkshop.checklists import suggest
 from segworkshop.config import load_config
 from segworkshop.discover import candidate_segments
 from segworkshop.presets import PRESETS
 from segworkshop.profile import trait_profile
 from segworkshop.scaffold import init
-from segworkshop.templates import suggest
 from segworkshop.validate import validate
 
 FIXTURES = Path(__file__).parent / "fixtures" / "presets"
@@ -291,7 +291,7 @@ def test_ids_and_epoch_numbers_are_never_binned_nor_offered(tmp_path):
     segments, _, _ = candidate_segments(ws)
     traits = {s.name: s for s in segments if s.kind in ("trait", "bins")}
     assert sorted(traits) == ["amount", "plan"] and traits["amount"].kind == "bins"
-    # the segment picker's suggestions (templates.suggest): the checklist's "Product" is not the product id
+    # the segment picker's suggestions (checklists.suggest): the checklist's "Product" is not the product id
     found = suggest(ws)
     assert "product" not in set(found.found) and "plan" in set(found.found)
     # init writes only the plan as a segment

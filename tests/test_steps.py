@@ -17,12 +17,12 @@ import pytest
 from segworkshop import stats, steps
 from segworkshop.compare import compare, top_values, trend
 from segworkshop.discover import Scan, discover
-from segworkshop.display import _fmt
 from segworkshop.journal import Journal
 from segworkshop.population import population
 from segworkshop.prioritize import evaluate, rank, tally
 from segworkshop.report import step_notebooks
 from segworkshop.session import Session
+from segworkshop.show import _fmt
 from segworkshop.unsuccessful import profile
 
 MIN_UNITS = 10  # privacy.min_units: the default, as in workshop.yaml (not set there)

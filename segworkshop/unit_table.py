@@ -282,7 +282,7 @@ def summarize(table_with_unstarted: ir.Table, mature: ir.BooleanValue | None = N
 def identify_traits(mapped: MappedEvents, trait_calls: tuple[str, str]) -> ir.Table | None:
     """A users table from identify calls (Segment): one row per person, each trait under its path
     (``traits.plan``) with the person's first value (the earliest identify call carrying one; ties: the
-    smallest), the rule event traits follow (success.py). None when the export holds no such traits."""
+    smallest), the rule event traits follow (unit_table.py). None when the export holds no such traits."""
     from .sources import resolve
 
     kind, field_name = trait_calls

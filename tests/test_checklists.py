@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from segworkshop import Workshop
+from segworkshop.checklists import CHECKLISTS, suggest
 from segworkshop.compare import top_values
 from segworkshop.segments import parse_segment
-from segworkshop.templates import CHECKLISTS, suggest
 
 
 def test_checklists_cover_the_worksheet():

@@ -1,6 +1,6 @@
-"""The unit table (success.py) against an independent plain-pandas reference written from its documented semantics.
+"""The unit table (unit_table.py) against an independent plain-pandas reference written from its documented semantics.
 
-The reference below is written from the module docstring of ``segworkshop/success.py`` (and the README), not from
+The reference below is written from the module docstring of ``segworkshop/unit_table.py`` (and the README), not from
 the Ibis code path:
 
 * start: the unit's first event, or its first occurrence of the ``start`` step; units that never start are left out

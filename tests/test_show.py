@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from segworkshop import display
+from segworkshop import show
 
 
 def test_table_escapes_and_formats():
@@ -18,7 +18,7 @@ def test_table_escapes_and_formats():
             "over_represented": [True, False],
         }
     )
-    html = display.table_html(
+    html = show.table_html(
         df, {"text": "what", "rate": "rate", "lift": "lift", "q_value": "q", "units": "n", "over_represented": "over?"}
     )
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert" not in html
@@ -31,13 +31,13 @@ def test_headless_chart_is_inline_svg(monkeypatch):
     import altair as alt
 
     shown = []
-    monkeypatch.setattr(display, "display", lambda obj: shown.append(obj))
+    monkeypatch.setattr(show, "display", lambda obj: shown.append(obj))
     chart = alt.Chart(pd.DataFrame({"x": ["a", "b"], "y": [1, 2]})).mark_bar().encode(x="x", y="y")
-    display.chart(chart, interactive=False)
+    show.chart(chart, interactive=False)
     html = shown[0].data
     assert html.startswith('<div class="sw-chart"><svg') and 'class="marks"' in html
     assert "<script" not in html
-    display.chart(chart, interactive=True)
+    show.chart(chart, interactive=True)
     assert shown[1] is chart
 
 
@@ -48,9 +48,9 @@ def test_behaviour_rows_have_their_own_block_and_say_what_they_compare(monkeypat
     from segworkshop.compare import compare
 
     shown = []
-    monkeypatch.setattr(display, "display", lambda obj: shown.append(getattr(obj, "data", obj)))
+    monkeypatch.setattr(show, "display", lambda obj: shown.append(getattr(obj, "data", obj)))
     result = compare(Workshop.load(small_workshop))
-    display.comparison(result, interactive=False)
+    show.comparison(result, interactive=False)
     html = [h for h in shown if isinstance(h, str)]
     tables = [h for h in html if "<table" in h]
     assert len(tables) == 2  # traits, then behaviour
