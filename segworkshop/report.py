@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +37,7 @@ from .version import __version__
 if TYPE_CHECKING:
     from .changes import Changes
 
-NOTEBOOKS = Path(__file__).resolve().parent / "notebooks"  # package data: in the wheel too
+NOTEBOOKS = Path(str(files("segworkshop.notebooks")))  # notebooks/ in the repository, package data in the wheel
 SUMMARY = "summary.json"
 
 PAGE_CSS = """

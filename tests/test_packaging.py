@@ -24,4 +24,11 @@ def test_the_wheel_has_the_step_notebooks(tmp_path):
     books = sorted(n for n in names if n.endswith(".ipynb"))
     assert books == [f"segworkshop/notebooks/{p.name}" for p in report.step_notebooks()]
     assert len(books) == 8 and "segworkshop/cli.py" in names
-    assert report.NOTEBOOKS.parent == Path(report.__file__).resolve().parent  # found inside the package
+    folder = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+    assert [Path(b).name for b in books] == folder  # the wheel's notebooks are the repository's notebooks/
+    for book in books:  # byte for byte
+        assert zipfile.ZipFile(wheel).read(book) == (ROOT / "notebooks" / Path(book).name).read_bytes()
+
+
+def test_the_editable_install_finds_the_top_level_notebooks():
+    assert report.NOTEBOOKS.resolve() == (ROOT / "notebooks").resolve()
