@@ -40,7 +40,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import numpy as np
@@ -50,6 +50,9 @@ from . import stats
 from .errors import DataError
 from .population import LEFT_OUT, data_end, mature_condition, require_window
 from .segments import Segment, parse_segments, segment_table
+
+if TYPE_CHECKING:
+    from .workshop import Workshop
 
 ALPHA = stats.ALPHA
 CORRECTION = "fdr_bh"
@@ -88,7 +91,7 @@ ROW_COLUMNS = [
 # --------------------------------------------------------------------------- what a run records
 
 
-def definition(ws: Any, segments: list[Segment] | None = None) -> dict[str, Any]:
+def definition(ws: Workshop, segments: list[Segment] | None = None) -> dict[str, Any]:
     """What must be equal for two runs to be compared: unit, success definition, segments, privacy threshold.
 
     Each part has its readable form (for messages) and, for success and segments, an exact form (every field
@@ -120,7 +123,7 @@ def _segment_spec(s: Segment) -> dict[str, Any]:
     return spec
 
 
-def record(ws: Any) -> dict[str, Any]:
+def record(ws: Workshop) -> dict[str, Any]:
     """The fields a run writes to summary.json so that the next run can compare with it, and its counts.
 
     ``data_end`` (ISO 8601, UTC: the data end population.py used), ``definition`` and ``fingerprint``;
@@ -241,7 +244,7 @@ class Changes:
         }
 
 
-def since(ws: Any, previous: dict[str, Any] | None) -> Changes:
+def since(ws: Workshop, previous: dict[str, Any] | None) -> Changes:
     """This run against the previous run's summary (see the module docstring for what is compared)."""
     unit = ws.unit
     base = {"unit": unit, "min_units": ws.config.privacy_min_units, "within_days": ws.config.success.within_days}
@@ -305,7 +308,7 @@ def _differences(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
     return out
 
 
-def cohort_counts(ws: Any, prev_end: datetime, segments: list[Segment]) -> pd.DataFrame:
+def cohort_counts(ws: Workshop, prev_end: datetime, segments: list[Segment]) -> pd.DataFrame:
     """Units and successes per cohort (``new``: window closed after ``prev_end``), for the baseline and every
     value of ``segments``, in one query over :func:`segment_table` (mature units only; ``LEFT_OUT`` dropped).
 
@@ -338,7 +341,7 @@ def cohort_counts(ws: Any, prev_end: datetime, segments: list[Segment]) -> pd.Da
 
 
 def _compare_cohorts(
-    ws: Any, prev_end: datetime, end: datetime, previous: dict[str, Any], base: dict[str, Any]
+    ws: Workshop, prev_end: datetime, end: datetime, previous: dict[str, Any], base: dict[str, Any]
 ) -> Changes:
     unit, min_units = ws.unit, ws.config.privacy_min_units
     configured = parse_segments(ws.config.segments)

@@ -10,9 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from .workshop import Workshop
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,7 @@ def _find(names: Iterable[str], available: Iterable[str]) -> list[str]:
     return [index[_norm(n)] for n in names if _norm(n) in index]
 
 
-def suggest(ws: Any, checklists: Iterable[str] | None = None) -> pd.DataFrame:
+def suggest(ws: Workshop, checklists: Iterable[str] | None = None) -> pd.DataFrame:
     """For each checklist item: the segment spec that fits this data, or why none does.
 
     Columns: ``checklist, item, kind, found, spec`` (spec is a workshop.yaml segment, None when not found).

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
@@ -27,6 +27,9 @@ from .errors import DataError, did_you_mean, listing
 from .population import LEFT_OUT, Population, data_end, landmark_sentence, period_judged, population, require_window
 from .segments import MISSING, NO, YES, Segment, parse_segment, parse_segments, segment_table
 from .worksheet import ID_LIKE_SHARE, ID_LIKE_VALUES, MAX_SEGMENT_VALUES, RELIABLE_UNITS
+
+if TYPE_CHECKING:
+    from .workshop import Workshop
 
 UNRELIABLE_UNITS = RELIABLE_UNITS  # rates on fewer units are shown greyed out
 MAX_VALUES = MAX_SEGMENT_VALUES
@@ -45,7 +48,7 @@ ROW_KEYS = (
 )
 
 
-def resolve_segments(ws: Any, by: Sequence[Any] | None) -> list[Segment]:
+def resolve_segments(ws: Workshop, by: Sequence[Any] | None) -> list[Segment]:
     """Segments by name from workshop.yaml, or trait columns, or segment mappings; default: all configured."""
     configured = parse_segments(ws.config.segments)
     if not by:
@@ -171,7 +174,7 @@ def _json_value(v: Any) -> Any:
 
 
 def compare(
-    ws: Any,
+    ws: Workshop,
     by: Sequence[Any] | None = None,
     *,
     strata: bool = True,
@@ -286,7 +289,7 @@ def count_segments(table: ir.Table, names: list[str], with_pairs: bool) -> Segme
     return SegmentCounts(single, pairs, left_out)
 
 
-def success_table(ws: Any, by: Sequence[Any] | None = None) -> pd.DataFrame:
+def success_table(ws: Workshop, by: Sequence[Any] | None = None) -> pd.DataFrame:
     """``segment, value, units, successes, rate`` for every value of each segment (default: the configured
     ones), counted as every comparison counts them: units whose success window is closed, behaviours at their
     landmark. The plain table the demo prints; :func:`compare` adds the statistics."""
@@ -305,7 +308,7 @@ def segment_counts(table: ir.Table, names: list[str], with_pairs: bool) -> tuple
 
 
 def _row_statistics(
-    counts: pd.DataFrame, seg_counts: SegmentCounts, segments: dict[str, Segment], ws: Any, pop: Population
+    counts: pd.DataFrame, seg_counts: SegmentCounts, segments: dict[str, Segment], ws: Workshop, pop: Population
 ) -> pd.DataFrame:
     """Each value against the rest of the units compared on its segment (for a behaviour: the units not yet
     successful at its landmark), with the units left out and why."""
@@ -468,7 +471,7 @@ def suppress_small(rows: pd.DataFrame, min_units: int) -> pd.DataFrame:
 # --------------------------------------------------------------------------- trend
 
 
-def trend(ws: Any, by: str | Any | None = None, every: str = "week") -> pd.DataFrame:
+def trend(ws: Workshop, by: str | Any | None = None, every: str = "week") -> pd.DataFrame:
     """Success rate per period of first seen (``week`` or ``month``), per segment value, with intervals.
 
     Only units whose success window is closed are counted (population.py). ``complete`` is False for a period

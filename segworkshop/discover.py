@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -40,6 +40,9 @@ from .errors import DataError
 from .population import DEFAULT_BEHAVIOUR_DAYS, LEFT_OUT, Population, population, require_window
 from .segments import MISSING, Segment, parse_segment, segment_table
 from .worksheet import RELIABLE_UNITS
+
+if TYPE_CHECKING:
+    from .workshop import Workshop
 
 MIN_UNITS = RELIABLE_UNITS
 ROW_KEYS = ("kind", "segment", "value", "units", "successes", "rate", "lift", "p_value", "q_value")
@@ -84,7 +87,7 @@ def _safe_name(prefix: str, name: str) -> str:
     return prefix + re.sub(r"\W+", "_", str(name)).strip("_")
 
 
-def behaviour_window(ws: Any, behaviour_days: float = DEFAULT_BEHAVIOUR_DAYS) -> float:
+def behaviour_window(ws: Workshop, behaviour_days: float = DEFAULT_BEHAVIOUR_DAYS) -> float:
     """The window discovery measures behaviours in: ``behaviour_days``, or half the success window if shorter
     (the landmark needs success time left after the window)."""
     within = ws.config.success.within_days
@@ -94,7 +97,7 @@ def behaviour_window(ws: Any, behaviour_days: float = DEFAULT_BEHAVIOUR_DAYS) ->
 
 
 def candidate_segments(
-    ws: Any, *, max_values: int = 12, behaviour_days: float = DEFAULT_BEHAVIOUR_DAYS, frequent: int = 3
+    ws: Workshop, *, max_values: int = 12, behaviour_days: float = DEFAULT_BEHAVIOUR_DAYS, frequent: int = 3
 ) -> tuple[list[Segment], dict[str, str], set[str]]:
     """The segments discovery scans, the events left out (and why), and the behaviours on the success path."""
     from .profile import event_counts, trait_profile
@@ -141,7 +144,7 @@ def candidate_segments(
     return segments, excluded, path
 
 
-def _recorded_on(ws: Any, columns: list[str], events: set[str], share: float = 0.95) -> list[str]:
+def _recorded_on(ws: Workshop, columns: list[str], events: set[str], share: float = 0.95) -> list[str]:
     """Event columns whose values (≥ 95%) are recorded on the success events: a trait that only exists once
     a unit has succeeded (an order value on the purchase) says nothing about who will succeed."""
     if not columns or not events:
@@ -156,7 +159,7 @@ def _recorded_on(ws: Any, columns: list[str], events: set[str], share: float = 0
     return [c for i, c in enumerate(columns) if row[f"a{i}"] and row[f"s{i}"] / row[f"a{i}"] >= share]
 
 
-def _quartile_bins(ws: Any, columns: list[str]) -> list[Segment]:
+def _quartile_bins(ws: Workshop, columns: list[str]) -> list[Segment]:
     """Numeric traits cut at their (unit-level) quartiles."""
     if not columns:
         return []
@@ -174,7 +177,7 @@ def _quartile_bins(ws: Any, columns: list[str]) -> list[Segment]:
     return out
 
 
-def _timing(ws: Any, events: list[str]) -> dict[str, dict[str, float]]:
+def _timing(ws: Workshop, events: list[str]) -> dict[str, dict[str, float]]:
     """Per event, among successful units: the share that did it before success, and the share that did it
     only after success (one pass over the events of successful units)."""
     if not events:
@@ -208,7 +211,7 @@ class Scan:
 
     def __init__(
         self,
-        ws: Any,
+        ws: Workshop,
         *,
         max_values: int = 12,
         behaviour_days: float = DEFAULT_BEHAVIOUR_DAYS,
@@ -297,7 +300,7 @@ class Scan:
         )
 
 
-def discover(ws: Any, *, shuffle: int | None = None, **options: Any) -> Discovery:
+def discover(ws: Workshop, *, shuffle: int | None = None, **options: Any) -> Discovery:
     """Scan, test, correct and rank (see the module docstring); options as :class:`Scan`."""
     return Scan(ws, **options).run(shuffle)
 

@@ -51,7 +51,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -61,6 +61,9 @@ from .compare import SegmentCounts, count_segments, resolve_segments, segment_co
 from .errors import DataError, SegworkshopError, did_you_mean, listing
 from .population import landmark_sentence, population, require_window
 from .segments import MISSING, segment_table
+
+if TYPE_CHECKING:
+    from .workshop import Workshop
 
 DIRECTIONS = ("more", "less", "different")
 MEANINGFUL_LIFT = 0.10  # default smallest relative lift worth acting on
@@ -126,7 +129,7 @@ class Hypothesis:
 
 
 def check_hypotheses(
-    ws: Any,
+    ws: Workshop,
     hypotheses: Sequence[Hypothesis],
     *,
     correction: str = "fdr_bh",
@@ -225,13 +228,13 @@ def check_hypotheses(
 # --------------------------------------------------------------------------- counting (the one place)
 
 
-def _counts(ws: Any, segments: list[Any]) -> SegmentCounts:
+def _counts(ws: Workshop, segments: list[Any]) -> SegmentCounts:
     """Units and successes per value of each segment, per pair of segments (the strata), and the units a
     behaviour leaves out at its landmark, in one query (the population rules: population.py)."""
     return count_segments(segment_table(ws, segments), [s.name for s in segments], with_pairs=len(segments) > 1)
 
 
-def _strata_segments(ws: Any) -> list[Any]:
+def _strata_segments(ws: Workshop) -> list[Any]:
     """The workshop's configured segments (the strata of the confounding check); none is fine."""
     try:
         return resolve_segments(ws, None)
@@ -589,7 +592,7 @@ def shareable(df: pd.DataFrame, min_units: int | None = None) -> pd.DataFrame:
 # --------------------------------------------------------------------------- tipping points and strata
 
 
-def tipping_point(ws: Any, segment: Any) -> stats.TippingPoint:
+def tipping_point(ws: Workshop, segment: Any) -> stats.TippingPoint:
     """The tipping point of an ordered segment (frequency, count, bins, cohort), missing values left out."""
     seg = resolve_segments(ws, [segment])[0]
     if not seg.ordered:
@@ -609,7 +612,7 @@ def tipping_point(ws: Any, segment: Any) -> stats.TippingPoint:
     )
 
 
-def simpson_check(ws: Any, segment: Any, value: str, stratum: Any) -> stats.StrataCheck | None:
+def simpson_check(ws: Workshop, segment: Any, value: str, stratum: Any) -> stats.StrataCheck | None:
     """Does "<segment> = <value> vs the rest" hold within every value of ``stratum``? (Mantel–Haenszel)."""
     seg, strat = resolve_segments(ws, [segment, stratum])
     table = segment_table(ws, [seg, strat])

@@ -26,13 +26,17 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from . import stats
 from .segments import Segment
 from .version import __version__
+
+if TYPE_CHECKING:
+    from .session import Session
+    from .workshop import Workshop
 
 PAGES = ("dashboard", "hypotheses", "tipping points", "other traits", "discover", "unsuccessful users")
 CACHE = ".segworkshop"
@@ -168,7 +172,7 @@ def _discover_key(r: Any, by_name: dict[str, Segment]) -> str:
 # --------------------------------------------------------------------------- building it
 
 
-def usable_other_traits(ws: Any, chosen: Sequence[Segment]) -> list[str]:
+def usable_other_traits(ws: Workshop, chosen: Sequence[Segment]) -> list[str]:
     """The traits the scoop compares besides the chosen segments: every trait fit to segment on."""
     from .profile import trait_profile
 
@@ -181,7 +185,7 @@ def usable_other_traits(ws: Any, chosen: Sequence[Segment]) -> list[str]:
     return [t for t in traits if t in ok]
 
 
-def build_ledger(ws: Any, chosen: Sequence[Segment], hypotheses: Sequence[Any] = ()) -> Ledger:
+def build_ledger(ws: Workshop, chosen: Sequence[Segment], hypotheses: Sequence[Any] = ()) -> Ledger:
     """Compute every comparison the session's pages show and enter it once (see the module docstring)."""
     from .compare import compare
     from .discover import Scan
@@ -225,7 +229,7 @@ def build_ledger(ws: Any, chosen: Sequence[Segment], hypotheses: Sequence[Any] =
     return ledger
 
 
-def hypothesis_key(ws: Any, h: Any) -> str:
+def hypothesis_key(ws: Workshop, h: Any) -> str:
     from .compare import resolve_segments
 
     seg = resolve_segments(ws, [h.segment])[0]
@@ -235,7 +239,7 @@ def hypothesis_key(ws: Any, h: Any) -> str:
 # --------------------------------------------------------------------------- once per state of the session
 
 
-def fingerprint(ws: Any, chosen: Sequence[Segment], hypotheses: Sequence[Any]) -> str:
+def fingerprint(ws: Workshop, chosen: Sequence[Segment], hypotheses: Sequence[Any]) -> str:
     """What the ledger depends on: the definitions, the hypotheses, the data (files' size and time) and its end."""
     from .population import data_end
 
@@ -267,7 +271,7 @@ def fingerprint(ws: Any, chosen: Sequence[Segment], hypotheses: Sequence[Any]) -
     return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 
-def session_ledger(session: Any) -> Ledger:
+def session_ledger(session: Session) -> Ledger:
     """The ledger of a session (a :class:`~segworkshop.session.Session`), computed once per state and kept."""
     ws = session.workshop
     chosen = session.segments()

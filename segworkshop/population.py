@@ -24,11 +24,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 
 from .errors import DataError
+
+if TYPE_CHECKING:
+    from .workshop import Workshop
 
 DEFAULT_BEHAVIOUR_DAYS = 7  # a behaviour segment without a window is measured over the first week
 LEFT_OUT = "(succeeded within the behaviour window)"  # a behaviour column's value for units not compared
@@ -70,7 +73,7 @@ class Population:
         }
 
 
-def data_end(ws: Any) -> datetime | None:
+def data_end(ws: Workshop) -> datetime | None:
     """The end of the observation: ``data.observed_until`` when set, else the last event's time (UTC); computed
     once per workshop (:attr:`segworkshop.workshop.Workshop.data_end`)."""
     return ws.data_end
@@ -100,7 +103,7 @@ def period_judged(period_start: Any, period: str, within_days: float | None, end
     return bool(after + pd.Timedelta(days=within_days or 0) <= limit)
 
 
-def require_window(ws: Any, what: str) -> None:
+def require_window(ws: Workshop, what: str) -> None:
     """Refuse a comparison without ``success.within_days``, proposing a window from the data."""
     if ws.config.success.within_days is not None:
         return
@@ -112,7 +115,7 @@ def require_window(ws: Any, what: str) -> None:
     )
 
 
-def propose_window(ws: Any, share: float = 0.8) -> int:
+def propose_window(ws: Workshop, share: float = 0.8) -> int:
     """A success window from the data: the smallest usual window holding ``share`` of the successes that
     happen at all, capped so that at least half of the units have a closed window."""
     units = ws.unit_table(traits=[])
@@ -137,7 +140,7 @@ def _why(days: int) -> str:
     return f"a window of {days} days holds most of the successes in this data and leaves most units judged"
 
 
-def population(ws: Any) -> Population:
+def population(ws: Workshop) -> Population:
     """Started units, units with a closed success window, and the data end (one query)."""
     units = ws.unit_table(traits=[])
     within = ws.config.success.within_days

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -19,6 +19,9 @@ from . import stats
 from .compare import resolve_segments
 from .population import data_end, period_judged, require_window
 from .segments import segment_table
+
+if TYPE_CHECKING:
+    from .workshop import Workshop
 
 QUESTIONS = (
     ("target", "Who is targeted (segment and value)?"),
@@ -48,7 +51,9 @@ class Candidate:
     author: str = ""
 
 
-def weekly_units(ws: Any, segment: Any = None, value: str | None = None, weeks: int = RECENT_WEEKS) -> pd.DataFrame:
+def weekly_units(
+    ws: Workshop, segment: Any = None, value: str | None = None, weeks: int = RECENT_WEEKS
+) -> pd.DataFrame:
     """Units first seen per week in the target group, and its success rate over those weeks.
 
     Uses the last ``weeks`` weeks of first seen whose units all have a closed success window (population.py):
@@ -87,7 +92,7 @@ class Evaluation:
         return asdict(self)
 
 
-def evaluate(ws: Any, candidate: Candidate, alpha: float = stats.ALPHA, power: float = 0.8) -> Evaluation:
+def evaluate(ws: Workshop, candidate: Candidate, alpha: float = stats.ALPHA, power: float = 0.8) -> Evaluation:
     """Impact, sample size and weeks to a result for one candidate, from its segment's real weekly traffic."""
     require_window(ws, "prioritisation")
     recent = weekly_units(ws, candidate.segment, candidate.value)

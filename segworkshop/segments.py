@@ -32,7 +32,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
@@ -41,6 +41,9 @@ from .config import Step, _is_days, _parse_where
 from .errors import ConfigError, DataError, did_you_mean, listing
 from .population import DEFAULT_BEHAVIOUR_DAYS, LEFT_OUT, check_landmark, data_end, mature_condition
 from .unit_table import days_interval, present, step_condition
+
+if TYPE_CHECKING:
+    from .workshop import Workshop
 
 MISSING = "(missing)"
 YES, NO = "yes", "no"
@@ -243,7 +246,7 @@ def parse_segments(raw: Sequence[Any]) -> list[Segment]:
 # --------------------------------------------------------------------------- engine expressions
 
 
-def segment_table(ws: Any, segments: Sequence[Segment]) -> ir.Table:
+def segment_table(ws: Workshop, segments: Sequence[Segment]) -> ir.Table:
     """The units a comparison counts, with one text column per segment (named after it), built in the engine.
 
     The one definition every analysis goes through (population.py): units whose success window is still open
@@ -271,7 +274,7 @@ def segment_table(ws: Any, segments: Sequence[Segment]) -> ir.Table:
     return units.select(*base, **columns)
 
 
-def _check_columns(ws: Any, segments: Sequence[Segment], trait_columns: list[str]) -> None:
+def _check_columns(ws: Workshop, segments: Sequence[Segment], trait_columns: list[str]) -> None:
     for s in segments:
         if s.kind in ("trait", "bins") and not ws.has_trait(s.column):
             available = ws.trait_columns()
@@ -326,7 +329,7 @@ def _label(s: Segment, units: ir.Table) -> ir.StringValue:
     return ibis.ifelse(succeeded, LEFT_OUT, label)
 
 
-def _with_behaviour(ws: Any, units: ir.Table, segments: Sequence[Segment]) -> ir.Table:
+def _with_behaviour(ws: Workshop, units: ir.Table, segments: Sequence[Segment]) -> ir.Table:
     """Add ``_b_<name>`` per behavioural segment: one join of the named events, in the longest window, to the
     units' starts; each segment then counts the events in its own window ``[start, start + N days)``."""
     events = ws.unit_events

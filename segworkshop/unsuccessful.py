@@ -10,7 +10,7 @@ unsuccessful units got (the last step reached).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -19,8 +19,11 @@ from .compare import SegmentCounts, count_segments, resolve_segments
 from .population import data_end, mature_condition, require_window
 from .segments import segment_table
 
+if TYPE_CHECKING:
+    from .workshop import Workshop
 
-def profile(ws: Any, by: Sequence[Any] | None = None, correction: str = "fdr_bh") -> pd.DataFrame:
+
+def profile(ws: Workshop, by: Sequence[Any] | None = None, correction: str = "fdr_bh") -> pd.DataFrame:
     """Over-representation of each segment value among unsuccessful units (sorted: most over-represented first)."""
     require_window(ws, "the unsuccessful-users profile")
     segments = list({s.name: s for s in resolve_segments(ws, by)}.values())  # a name once, first wins
@@ -62,7 +65,7 @@ def profile_rows(counted: SegmentCounts, min_units: int, correction: str = "fdr_
     return df.sort_values(["over_represented", "diff"], ascending=False, kind="stable").reset_index(drop=True)
 
 
-def stopping_points(ws: Any) -> pd.DataFrame | None:
+def stopping_points(ws: Workshop) -> pd.DataFrame | None:
     """For a sequence success: unsuccessful units by the last step they reached (None for other kinds)."""
     definition = ws.config.success
     if definition.kind != "sequence":
