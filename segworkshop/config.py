@@ -135,7 +135,8 @@ def load_config(path: str | Path) -> WorkshopConfig:
         path = path / "workshop.yaml"
     if not path.exists():
         raise ConfigError(
-            f"{path}: no such file. Create one with `segworkshop init DIR --events PATH`, "
+            f"{path}: no such file. Write one (the README shows the keys; `segworkshop init` drafts one from your "
+            "events file), "
             "or pass the path of an existing workshop.yaml."
         )
     try:
