@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from .errors import SegworkshopError
+from .errors import ConfigError, SegworkshopError
 
 DEMO_DATASETS = (
     "saas",
@@ -377,6 +377,41 @@ def lab(folder: Path) -> None:
     from .lab import open_lab
 
     sys.exit(open_lab(folder))
+
+
+@main.command()
+@click.argument("workshop", type=click.Path(path_type=Path), default=".")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Where to listen. 127.0.0.1 is this machine only; 0.0.0.0 shares the room on the network (the links keep "
+    "their tokens).",
+)
+@click.option("--port", type=click.IntRange(1, 65535), default=8866, show_default=True)
+def serve(workshop: Path, host: str, port: int) -> None:
+    """Serve the room: participants join WORKSHOP's session from their browsers (the join link and QR code are
+    printed), the facilitator runs the board; everything goes to the workshop's journal."""
+    from .room.app import qr_terminal
+    from .room.app import serve as run_room
+
+    folder = workshop.parent if workshop.name == "workshop.yaml" else workshop
+    if not (folder / "workshop.yaml").exists():
+        raise ConfigError(f"{folder} has no workshop.yaml: pass a workshop folder (segworkshop init makes one).")
+
+    def announce(server) -> None:
+        click.echo(f"Room of {folder.resolve()}")
+        click.echo(f"  participants join: {server.join_link}")
+        click.echo(qr_terminal(server.join_link))
+        click.echo(f"  facilitator board (keep it to yourself): {server.board_link}")
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            click.echo(
+                f"  listening on {host}: anyone on this network with the link can join. For a remote session, put "
+                "it behind your reverse proxy with TLS (README: Running the room)."
+            )
+        click.echo("  stop with Ctrl-C")
+
+    run_room(folder, host=host, port=port, announce=announce)
 
 
 @main.command("demo-data")

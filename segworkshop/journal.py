@@ -30,7 +30,7 @@ from typing import Any
 
 from .errors import ConfigError
 
-ENTRY_KINDS = ("success", "segments", "hypotheses", "findings", "scores", "votes", "notes")
+ENTRY_KINDS = ("success", "segments", "hypotheses", "findings", "scores", "votes", "notes", "room")
 FACILITATOR = "facilitator"
 
 

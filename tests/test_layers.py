@@ -38,7 +38,7 @@ LAYERS = [
         },
     ),
     ("session", {"charts", "show", "journal", "session", "widgets", "steps"}),
-    ("outputs", {"report", "scaffold", "datasets", "lab", "notebooks"}),
+    ("outputs", {"report", "scaffold", "datasets", "lab", "notebooks", "room"}),
     ("face", {"cli", "__main__", "__init__"}),
 ]
 LEVEL = {name: i for i, (_, names) in enumerate(LAYERS) for name in names}
