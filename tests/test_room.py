@@ -230,3 +230,18 @@ def test_twelve_participants_writing_at_once_lose_nothing(small_workshop):
     findings = journal.entries("findings")
     assert len(findings) == 36 and len(journal.entries("hypotheses")) == 12
     assert all(f.data["text"].startswith(f.author + " #") for f in findings)
+
+
+def test_verdicts_after_the_reveal_as_the_report_shows_them(served):
+    from segworkshop.hypotheses import shareable
+
+    server, client = served
+    key = joined(client, server, "Ana")
+    value = server.room.segment_values["channel"][0]
+    call(client, "/api/hypotheses", server.tokens.participant, {"segment": "channel", "value": value}, "Ana", key)
+    early = call(client, "/api/verdicts", server.tokens.participant, name="Ana", key=key)
+    assert early.status_code == 400 and "reveal" in early.json()["error"]
+    call(client, "/api/control", server.tokens.facilitator, {"action": "reveal", "value": True})
+    rows = call(client, "/api/verdicts", server.tokens.participant, name="Ana", key=key).json()["rows"]
+    expected = shareable(Session(server.folder).check_hypotheses())
+    assert [(r["author"], r["verdict"]) for r in rows] == list(zip(expected.author, expected.verdict, strict=True))

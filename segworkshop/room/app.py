@@ -186,6 +186,13 @@ def create_app(server: RoomServer) -> Starlette:
         return await server.analyse(server.room.explore, await body(request))
 
     @endpoint
+    async def verdicts(request: Request) -> dict[str, Any]:
+        who = role(request)
+        if who != FACILITATOR and not server.room.state(None)["revealed"]:
+            raise RoomError("the verdicts are shown once the facilitator reveals them.")
+        return {"rows": await server.analyse(server.room.verdicts)}
+
+    @endpoint
     async def control(request: Request) -> dict[str, Any]:
         if role(request) != FACILITATOR:
             raise PermissionError("only the facilitator changes the step, the timer and the reveal.")
@@ -217,6 +224,7 @@ def create_app(server: RoomServer) -> Starlette:
         Route("/api/state", state),
         Route("/api/options", options),
         Route("/api/link", link),
+        Route("/api/verdicts", verdicts),
         Route("/api/join", join, methods=["POST"]),
         Route("/api/hypotheses", hypotheses, methods=["POST"]),
         Route("/api/findings", findings, methods=["POST"]),

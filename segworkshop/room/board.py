@@ -207,6 +207,16 @@ class Room:
             "note": result.family_note,
         }
 
+    def verdicts(self) -> list[dict[str, Any]]:
+        """The room's hypotheses with their verdicts, as the report shows them (the session's q, small groups
+        hidden): an analysis, run in the app's bounded worker."""
+        from ..hypotheses import shareable
+
+        rows = shareable(self.session.check_hypotheses())
+        keep = ["author", "text", "segment", "value", "versus", "direction", "verdict", "explanation", "q_value"]
+        rows = rows[[c for c in keep if c in rows.columns]]
+        return rows.astype(object).where(rows.notna(), None).to_dict(orient="records")
+
     # ------------------------------------------------------------------ what everyone sees
 
     def state(self, name: str | None, facilitator: bool = False, now: float | None = None) -> dict[str, Any]:

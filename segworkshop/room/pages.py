@@ -85,6 +85,8 @@ PARTICIPANT = """<!doctype html><html lang="en"><head><meta charset="utf-8">
  <label for="h-text">Why</label><textarea id="h-text" maxlength="1000"></textarea>
  <button id="h-save">Save hypothesis</button><div id="h-status" class="muted"></div>
  <ul id="h-list"></ul></section>
+<section id="verdicts" class="hidden"><h2>Verdicts</h2><table id="v-rows"></table>
+ <button id="v-refresh" class="quiet">Refresh verdicts</button><div id="verdict-status" class="muted"></div></section>
 <section id="explorer"><h2>Explore</h2>
  <div class="grid"><div><label for="x-what">Split by</label><select id="x-what"></select></div>
  <div><label for="x-within">Only within</label><select id="x-within"></select></div></div>
@@ -194,8 +196,25 @@ document.getElementById('x-keep').addEventListener('click', async () => {
     document.getElementById('x-text').value = ''; say('x-status', 'Saved as a finding.'); refresh(); }
   catch (e) { say('x-status', e.message, true); }
 });
+let verdictsShown = false;
+async function verdicts() {
+  say('verdict-status', 'Checking the hypotheses…');
+  try {
+    const got = await api('/api/verdicts');
+    fill('v-rows', el('tr', {}, ...['who', 'hypothesis', 'verdict', 'why'].map(h => el('th', {}, h))),
+      ...got.rows.map(r => el('tr', {}, el('td', {}, r.author), el('td', {}, hypothesisText(r)),
+        el('td', {}, r.verdict || 'hidden'), el('td', {}, r.explanation || ''))));
+    say('verdict-status', '');
+  } catch (e) { say('verdict-status', e.message, true); }
+}
+document.getElementById('v-refresh').addEventListener('click', verdicts);
 async function refresh() {
-  try { state = await api('/api/state'); render(); }
+  try {
+    state = await api('/api/state'); render();
+    document.getElementById('verdicts').className = state.revealed ? '' : 'hidden';
+    if (state.revealed && !verdictsShown) { verdictsShown = true; verdicts(); }
+    if (!state.revealed) verdictsShown = false;
+  }
   catch (e) { say('revealed', e.message, true); }
 }
 async function start() {
@@ -221,6 +240,7 @@ BOARD = """<!doctype html><html lang="en"><head><meta charset="utf-8">
  <div><button id="reveal"></button></div><div id="status" class="muted"></div></div>
  <div><h2>Join</h2><img id="qr" alt="QR code of the join link" width="220" height="220"><div class="muted" id="link"></div></div></div></section>
 <section><h2>Hypotheses</h2><table id="hypotheses"></table></section>
+<section><h2>Verdicts</h2><button id="check" class="quiet">Check the hypotheses</button><table id="verdicts"></table></section>
 <section><h2>Findings</h2><div id="findings" class="grid"></div></section>
 <section><h2>Votes</h2><table id="votes"></table></section>
 </main>
@@ -253,6 +273,16 @@ function render() {
   fill('votes', el('tr', {}, el('th', {}, 'candidate'), el('th', {}, 'dots')),
     ...state.candidates.map(c => el('tr', {}, el('td', {}, c), el('td', {}, String(state.votes.tally[c] || 0)))));
 }
+document.getElementById('check').onclick = async () => {
+  say('status', 'Checking the hypotheses…');
+  try {
+    const got = await api('/api/verdicts');
+    fill('verdicts', el('tr', {}, ...['who', 'hypothesis', 'verdict', 'why'].map(h => el('th', {}, h))),
+      ...got.rows.map(r => el('tr', {}, el('td', {}, r.author), el('td', {}, r.segment + ' = ' + r.value),
+        el('td', {}, r.verdict || 'hidden'), el('td', {}, r.explanation || ''))));
+    say('status', '');
+  } catch (e) { say('status', e.message, true); }
+};
 async function refresh() { try { state = await api('/api/state'); render(); } catch (e) { say('status', e.message, true); } }
 (async () => {
   try { const link = await api('/api/link'); fill('link', link.join); document.getElementById('qr').src = link.qr; }
