@@ -372,11 +372,14 @@ def init(folder: Path, events: Path, users: Path | None, preset: str | None) -> 
 
 @main.command()
 @click.argument("folder", type=click.Path(path_type=Path), default=".")
-def lab(folder: Path) -> None:
-    """Open a workshop folder in JupyterLab (needs the `lab` extra: pip install 'segworkshop[lab]')."""
+@click.option("--host", default=None, help="Where JupyterLab listens (its default: this machine only).")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Its port (default 8888).")
+def lab(folder: Path, host: str | None, port: int | None) -> None:
+    """Open a workshop folder in JupyterLab (needs the `lab` extra: pip install 'segworkshop[lab]'). As root
+    (a container or a VM) it passes JupyterLab's --allow-root itself."""
     from .lab import open_lab
 
-    sys.exit(open_lab(folder))
+    sys.exit(open_lab(folder, host, port))
 
 
 @main.command()

@@ -168,14 +168,14 @@ def test_other_exceptions_are_not_mapped(workshop_dir: Path, monkeypatch):
 
     (workshop_dir / "notebooks").mkdir()
 
-    def broken(_folder):
+    def broken(_folder, *_where):
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(lab, "lab_command", broken)
     with pytest.raises(RuntimeError, match="a bug"):
         run("lab", str(workshop_dir))
 
-    def interrupted(_folder):
+    def interrupted(_folder, *_where):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(lab, "open_lab", interrupted)
@@ -188,6 +188,7 @@ def test_lab_runs_jupyter_on_the_first_step(workshop_dir: Path, monkeypatch):
 
     (workshop_dir / "notebooks").mkdir()
     monkeypatch.setattr(lab.shutil, "which", lambda name: f"/bin/{name}" if name == "jupyter-lab" else None)
+    monkeypatch.setattr(lab.os, "geteuid", lambda: 1000)
     assert lab.lab_command(workshop_dir) == [
         "/bin/jupyter-lab",
         f"--notebook-dir={workshop_dir.resolve()}",
@@ -196,6 +197,10 @@ def test_lab_runs_jupyter_on_the_first_step(workshop_dir: Path, monkeypatch):
     calls = []
     monkeypatch.setattr(lab.subprocess, "call", lambda args: calls.append(args) or 3)
     assert run("lab", str(workshop_dir)).exit_code == 3 and calls == [lab.lab_command(workshop_dir)]
+    # where it listens, and as root (a container): the flags JupyterLab needs
+    monkeypatch.setattr(lab.os, "geteuid", lambda: 0)
+    assert run("lab", str(workshop_dir), "--host", "0.0.0.0", "--port", "9999").exit_code == 3
+    assert calls[-1][1:4] == ["--ServerApp.ip=0.0.0.0", "--ServerApp.port=9999", "--allow-root"]
     monkeypatch.setattr(lab.shutil, "which", lambda name: None)
     missing = run("lab", str(workshop_dir))
     assert missing.exit_code == 2 and "error: JupyterLab is not installed: pip install 'segworkshop[lab]'" in (
