@@ -1,4 +1,4 @@
-"""The statistics of the kit, on statsmodels and scipy (see ../shared/STATS.md for the why of each choice).
+"""The statistics of the kit, on statsmodels and scipy (docs/statistics.md gives the why of each choice).
 
 * one rate: Wilson score interval;
 * two rates:
