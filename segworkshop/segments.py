@@ -117,8 +117,8 @@ class Segment:
             return [str(d) for d in range(8)]
         if self.kind == "did":
             return [YES, NO]
-        if self.kind == "count":
-            return [f"{self.at_least}+", f"< {self.at_least}"]
+        if self.kind == "count":  # ascending, like every ordered segment: a tipping point's "above" is 2+
+            return [f"< {self.at_least}", f"{self.at_least}+"]
         return None
 
     def sort_key(self, value: str) -> tuple:

@@ -425,3 +425,19 @@ def test_cli_hypotheses_table_csv_empty_and_errors(small_workshop: Path):
     Journal(small_workshop.parent).add("hypotheses", "Cy", {"segment": "channel", "value": "emial"})
     bad = run("hypotheses", str(small_workshop))
     assert bad.exit_code == 2 and "Did you mean 'email'" in bad.output and "Traceback" not in bad.output
+
+
+def test_a_count_segments_tipping_point_reads_the_right_way_round(small_workshop):
+    """ "at 3+" is the 3+ group's rate (the labels run upwards, as for every ordered segment)."""
+    from segworkshop.compare import compare
+    from segworkshop.hypotheses import tipping_point
+
+    ws = Workshop.load(small_workshop)
+    spec = {"name": "visits", "count": "visit", "at_least": 3, "window_days": 7}
+    point = tipping_point(ws, spec)
+    rows = compare(ws, [spec], strata=False).rows.set_index("value")
+    assert point.cut == "3+"
+    assert point.rate_above == pytest.approx(rows.loc["3+", "rate"]) and point.units_above == rows.loc["3+", "units"]
+    assert point.rate_below == pytest.approx(rows.loc["< 3", "rate"])
+    if point.shape != "none":
+        assert f"{point.rate_above:.1%} succeed at 3+ " in point.describe()
