@@ -301,6 +301,14 @@ def _check_columns(ws: Workshop, segments: Sequence[Segment], trait_columns: lis
                 )
 
 
+def segment_label(s: Segment, units: ir.Table) -> ir.StringValue:
+    """A trait, bins or cohort segment's value for each row of a unit table (as :func:`segment_table` labels
+    it), for callers that count units :func:`segment_table` leaves out (e.g. a subgroup's too-recent units)."""
+    if s.behavioural:
+        raise ValueError(f"segment {s.name!r} is a behaviour: its value comes from segment_table only")
+    return _label(s, units)
+
+
 def _label(s: Segment, units: ir.Table) -> ir.StringValue:
     if s.kind == "trait":
         value = units[s.column]
