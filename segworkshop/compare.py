@@ -197,9 +197,9 @@ def compare(
     singles["_key"] = [order[s].sort_key(v) for s, v in zip(singles.segment, singles.value, strict=True)]
     singles["_seg"] = [names.index(s) for s in singles.segment]
     singles = singles.sort_values(["_seg", "_key"], ignore_index=True).drop(columns=["_seg", "_key"])
-    rows = _row_statistics(singles, counts, order, ws, pop)
+    rows = row_statistics(singles, counts, order, ws, pop)
     rows["q_value"] = stats.adjust(rows["p_value"].to_numpy(), correction)
-    hygiene = _hygiene(segments, rows, pairs, counts, ws.config.privacy_min_units)
+    hygiene = hygiene_notes(segments, rows, pairs, counts, ws.config.privacy_min_units)
     if pairs is not None:
         rows["strata"] = [
             _strata_notes(r, pairs, names, alpha) for r in rows[["segment", "value", "q_value"]].to_dict("records")
@@ -307,11 +307,12 @@ def segment_counts(table: ir.Table, names: list[str], with_pairs: bool) -> tuple
     return counts.singles, counts.pairs
 
 
-def _row_statistics(
+def row_statistics(
     counts: pd.DataFrame, seg_counts: SegmentCounts, segments: dict[str, Segment], ws: Workshop, pop: Population
 ) -> pd.DataFrame:
     """Each value against the rest of the units compared on its segment (for a behaviour: the units not yet
-    successful at its landmark), with the units left out and why."""
+    successful at its landmark), with the units left out and why; ``q_value`` is left for the caller's
+    correction. Public so that every page computing a row of this table (compare, explore) computes it alike."""
     min_units = ws.config.privacy_min_units
     within = ws.config.success.within_days
     records = []
@@ -358,9 +359,11 @@ def _row_statistics(
     return pd.DataFrame.from_records(records)
 
 
-def _hygiene(
+def hygiene_notes(
     segments: list[Segment], rows: pd.DataFrame, pairs: pd.DataFrame | None, counts: SegmentCounts, min_units: int
 ) -> list[str]:
+    """Notes on coverage, too many values, single values, small groups and overlapping binary segments; raises
+    on a segment that looks like an id (as many values as units)."""
     notes = []
     for s in segments:
         part = rows[rows.segment == s.name]

@@ -21,7 +21,7 @@ compared with the rest of the units compared on its segment by the kit's test ru
 **every** candidate evaluated — and, since pairs are picked after looking at the singles, over every pair that
 could have been picked (counted as p = 1 when not computed). Both numbers are reported. Candidates are ranked
 by the binomial quality
-``sqrt(n / N) · (rate − baseline rate)`` (size and lift balanced; STATS.md), after a minimum size of
+``sqrt(n / N) · (rate − baseline rate)`` (size and lift balanced; docs/statistics.md, 10), after a minimum size of
 ``max(30, privacy threshold)`` units.
 """
 

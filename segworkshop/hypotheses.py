@@ -309,6 +309,10 @@ def _decide(
     # supported / other way: two-sided 1 − level; otherwise each bound one-sided at the refutation level
     ci_alpha = support_level if verdict in ("supported", "goes the other way") else 2 * refute_level
     low, high = ratio_score_interval(xa, na, xb, nb, ci_alpha)
+    if verdict in ("supported", "goes the other way") and low <= 0 <= high:  # lift bounds: 0 is no effect
+        # Fisher's test and the score interval disagree (tiny counts at a strict level): a verdict that its own
+        # interval does not back is not shown as supported; the interval shown is the one that disagreed
+        verdict = "inconclusive"
     d_low, d_high = stats.difference_interval(xa, na, xb, nb, alpha=ci_alpha)
     mde = math.nan
     rb = r["rate_b"]

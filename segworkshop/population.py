@@ -2,7 +2,7 @@
 
 Two rules, applied in one place (:func:`segworkshop.segments.segment_table`) so that every caller — compare,
 trend, hypotheses, discover, the unsuccessful-users profile, prioritisation and the reports — counts the same
-units (STATS.md, "Censoring" and "Behaviour segments"):
+units (docs/statistics.md, sections 1 and 6):
 
 * **Censoring.** A unit counts only once its success window is closed: ``start + within_days <= data end``
   (the last event's time, or ``data.observed_until``). A unit still inside its window has not had its chance;

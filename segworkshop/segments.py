@@ -117,8 +117,8 @@ class Segment:
             return [str(d) for d in range(8)]
         if self.kind == "did":
             return [YES, NO]
-        if self.kind == "count":
-            return [f"{self.at_least}+", f"< {self.at_least}"]
+        if self.kind == "count":  # ascending, like every ordered segment: a tipping point's "above" is 2+
+            return [f"< {self.at_least}", f"{self.at_least}+"]
         return None
 
     def sort_key(self, value: str) -> tuple:
@@ -299,6 +299,14 @@ def _check_columns(ws: Workshop, segments: Sequence[Segment], trait_columns: lis
                     f"segment {s.name!r}: bins need a numeric column, but {s.column!r} is {dtype}. "
                     "Use it as a plain trait instead, or bin a numeric column."
                 )
+
+
+def segment_label(s: Segment, units: ir.Table) -> ir.StringValue:
+    """A trait, bins or cohort segment's value for each row of a unit table (as :func:`segment_table` labels
+    it), for callers that count units :func:`segment_table` leaves out (e.g. a subgroup's too-recent units)."""
+    if s.behavioural:
+        raise ValueError(f"segment {s.name!r} is a behaviour: its value comes from segment_table only")
+    return _label(s, units)
 
 
 def _label(s: Segment, units: ir.Table) -> ir.StringValue:

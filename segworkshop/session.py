@@ -83,6 +83,14 @@ class Session:
         keys = [hypothesis_key(ws, h) for h in entered]
         return check_hypotheses(ws, entered, others=ledger.others(keys))
 
+    def explore(self, spec: Any, *, timeout_s: float | None = None) -> Any:
+        """The room's explorer: one segment, optionally within a subgroup, with the session's q (explore.py).
+        ``spec``: an :class:`~segworkshop.explore.Exploration` or its ``to_dict()`` form. ``timeout_s`` bounds
+        the exploration, not the first build of the session's ledger (warm :meth:`ledger` when the room opens)."""
+        from .explore import explore
+
+        return explore(self.workshop, spec, ledger=self.ledger(), timeout_s=timeout_s)
+
     # ------------------------------------------------------------------ what the room entered
 
     def hypotheses(self) -> list[Hypothesis]:

@@ -1,4 +1,4 @@
-"""The statistics of the kit, on statsmodels and scipy (see ../shared/STATS.md for the why of each choice).
+"""The statistics of the kit, on statsmodels and scipy (docs/statistics.md gives the why of each choice).
 
 * one rate: Wilson score interval;
 * two rates:
@@ -477,8 +477,10 @@ class TippingPoint:
         meaning = SHAPES.get(self.shape, "").format(
             dev=self.deviance_step, df=self.step_fit_df, p=self.step_fit_p_value
         )
+        cut = str(self.cut)
+        at = cut if cut.endswith("+") else (f"{cut}+" if cut.replace(".", "", 1).isdigit() else f"{cut} or above")
         return (
-            f"{above[0].upper()}{above[1:]} at {self.cut}+{what} vs {below} below "
+            f"{above[0].upper()}{above[1:]} at {at}{what} vs {below} below "
             f"({self.p_text()} over all splits; shape: {self.shape}{' — ' + meaning if meaning else ''})."
         )
 

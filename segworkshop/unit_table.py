@@ -1,7 +1,7 @@
 """The unit table: one row per user (or account) with its start, success flag, time to success and traits.
 
 Built as one Ibis expression and run in the engine. The formulation follows what was measured fastest
-(DESIGN.md): one pass over events with ``min(…, where=…)`` aggregates for the first times, no window
+(docs/engine.md, 7.2): one pass over events with ``min(…, where=…)`` aggregates for the first times, no window
 functions; a named start event or a sequence adds joins on the (few) matching events with range conditions.
 
 Semantics, precisely:

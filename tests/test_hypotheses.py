@@ -425,3 +425,44 @@ def test_cli_hypotheses_table_csv_empty_and_errors(small_workshop: Path):
     Journal(small_workshop.parent).add("hypotheses", "Cy", {"segment": "channel", "value": "emial"})
     bad = run("hypotheses", str(small_workshop))
     assert bad.exit_code == 2 and "Did you mean 'email'" in bad.output and "Traceback" not in bad.output
+
+
+def test_a_count_segments_tipping_point_reads_the_right_way_round(small_workshop):
+    """ "at 3+" is the 3+ group's rate (the labels run upwards, as for every ordered segment)."""
+    from segworkshop.compare import compare
+    from segworkshop.hypotheses import tipping_point
+
+    ws = Workshop.load(small_workshop)
+    spec = {"name": "visits", "count": "visit", "at_least": 3, "window_days": 7}
+    point = tipping_point(ws, spec)
+    rows = compare(ws, [spec], strata=False).rows.set_index("value")
+    assert point.cut == "3+"
+    assert point.rate_above == pytest.approx(rows.loc["3+", "rate"]) and point.units_above == rows.loc["3+", "units"]
+    assert point.rate_below == pytest.approx(rows.loc["< 3", "rate"])
+    if point.shape != "none":
+        assert f"{point.rate_above:.1%} succeed at 3+ " in point.describe()
+
+
+def test_a_verdict_its_own_interval_does_not_back_is_not_supported():
+    """0/12 vs 12/30 at a matched level of 0.01: Fisher's p = 0.0091 rejects, but the 99% score interval of the
+    lift reaches 0 (docs/statistics.md, 8): the verdict is not "supported"."""
+    from scipy.stats import fisher_exact
+
+    from segworkshop.hypotheses import _decide
+
+    p = fisher_exact([[0, 12], [12, 18]]).pvalue
+    assert p < 0.01
+    low, high = ratio_score_interval(0, 12, 12, 30, 0.01)
+    assert low <= 0 <= high  # lift bounds
+    r = {
+        "successes_a": 0, "units_a": 12, "successes_b": 12, "units_b": 30, "diff": -0.4, "rate_b": 0.4,
+        "direction": "less", "q_value": p, "q_refute": 0.5, "_strata": [], "segment": "plan", "value": "a",
+        "versus": "the rest", "text": "", "author": "", "expected_lift": None, "meaningful_lift": 0.1,
+        "p_value": p, "lift": -1.0, "test": "fisher", "p_refute": 0.5, "rate_a": 0.0,
+    }  # fmt: skip
+    out = _decide(r, 0.05, 0.01, 0.05, 0.1, 0.8, "user")
+    assert out["verdict"] == "inconclusive"
+    assert out["lift_ci_low"] <= 0 <= out["lift_ci_high"]
+    r["q_value"], out = 1e-6, None  # a clear effect is still supported
+    r.update(successes_a=0, units_a=60, successes_b=30, units_b=60, diff=-0.5, rate_b=0.5, rate_a=0.0)
+    assert _decide(r, 0.05, 0.01, 0.05, 0.1, 0.8, "user")["verdict"] == "supported"

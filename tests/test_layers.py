@@ -27,6 +27,7 @@ LAYERS = [
             "compare",
             "changes",
             "discover",
+            "explore",
             "hypotheses",
             "ledger",
             "prioritize",
