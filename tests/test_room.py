@@ -245,3 +245,54 @@ def test_verdicts_after_the_reveal_as_the_report_shows_them(served):
     rows = call(client, "/api/verdicts", server.tokens.participant, name="Ana", key=key).json()["rows"]
     expected = shareable(Session(server.folder).check_hypotheses())
     assert [(r["author"], r["verdict"]) for r in rows] == list(zip(expected.author, expected.verdict, strict=True))
+
+
+def test_the_explorer_answers_and_a_finding_keeps_the_comparison(served):
+    from segworkshop.explore import Exploration, exploration_of, explore
+
+    server, client = served
+    key = joined(client, server, "Ana")
+    options = call(client, "/api/options", server.tokens.participant, name="Ana", key=key).json()
+    assert [o["label"] for o in options["explore"]][:2] == ["channel", "platform"]
+    within = next(w for w in options["within"] if w["segment"] == "channel")
+    asked = {"segment": "platform", "within": within}
+    got = call(client, "/api/explore", server.tokens.participant, asked, "Ana", key)
+    assert got.status_code == 200, got.text
+    answer = got.json()
+    session = Session(server.folder)
+    expected = explore(session.workshop, Exploration.from_dict(asked), ledger=session.ledger()).rows
+    assert [(r["value"], r["units"], r["successes"]) for r in answer["rows"]] == list(
+        zip(expected.value, expected.units, expected.successes, strict=True)
+    )
+    assert [r["q_value"] for r in answer["rows"]] == pytest.approx(list(expected.q_value))
+    saved = call(
+        client,
+        "/api/findings",
+        server.tokens.participant,
+        {"text": "ios differs", "tag": "learning", "exploration": answer["exploration"]},
+        "Ana",
+        key,
+    )
+    assert saved.status_code == 200
+    (finding,) = Journal(server.folder).entries("findings")
+    assert exploration_of(finding.data) == Exploration.from_dict(asked)  # the report can redraw it
+    bad = call(client, "/api/explore", server.tokens.participant, {"segment": "nope"}, "Ana", key)
+    assert bad.status_code == 400 and "nope" in bad.json()["error"]
+
+
+def test_a_slow_question_gets_an_answer_and_the_room_goes_on(small_workshop):
+    server = RoomServer(small_workshop.parent, analysis_seconds=0.5)
+    client = TestClient(create_app(server))
+    key = joined(client, server, "Ana")
+    slow = server.room.explore
+
+    def sleepy(*args):
+        import time
+
+        time.sleep(2)
+        return slow(*args)
+
+    server.room.explore = sleepy
+    got = call(client, "/api/explore", server.tokens.participant, {"segment": "platform"}, "Ana", key)
+    assert got.status_code == 400 and "longer than" in got.json()["error"]
+    assert call(client, "/api/state", server.tokens.participant, name="Ana", key=key).status_code == 200

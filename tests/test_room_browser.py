@@ -107,6 +107,14 @@ def test_two_participants_and_the_board(room, browser, tmp_path):
     authors = {e.author: e.data["text"] for e in Journal(room.folder).entries("hypotheses")}
     assert authors == {"Ana": "email works", XSS[0]: XSS[1]}
     assert board.locator("#hypotheses").inner_text().count(XSS[0]) == 1  # the name, as text
+    # the explorer: a comparison on screen, saved as a finding that keeps it
+    ana.click("#x-run")
+    ana.wait_for_function("document.querySelectorAll('#x-table tr').length > 2", timeout=30_000)
+    ana.fill("#x-text", "email converts")
+    ana.click("#x-keep")
+    board.wait_for_function("document.body.textContent.includes('email converts')", timeout=10_000)
+    kept = [f.data for f in Journal(room.folder).entries("findings") if f.data["text"] == "email converts"]
+    assert kept and kept[0]["exploration"]["segment"] == "channel"
     # a reload keeps the name
     bo.reload()
     bo.wait_for_selector("#room:not(.hidden)")

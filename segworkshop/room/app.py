@@ -183,7 +183,8 @@ def create_app(server: RoomServer) -> Starlette:
     @endpoint
     async def explore(request: Request) -> dict[str, Any]:
         person(request)
-        return await server.analyse(server.room.explore, await body(request))
+        # the engine stops the query a little before the room's own limit answers the page
+        return await server.analyse(server.room.explore, await body(request), server.analysis_seconds * 0.9)
 
     @endpoint
     async def verdicts(request: Request) -> dict[str, Any]:

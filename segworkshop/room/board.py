@@ -146,8 +146,11 @@ class Room:
         if not text:
             raise RoomError("write what you found (a sentence is enough).")
         entry: dict[str, Any] = {"text": text, "tag": tag, "about": _text(data.get("about", ""), 200)}
-        if isinstance(data.get("exploration"), dict):
-            entry["exploration"] = data["exploration"]  # the exact comparison, so the report can redraw it
+        if isinstance(data.get("exploration"), dict):  # the exact comparison, checked, so the report can redraw it
+            from ..explore import Exploration
+
+            asked = {k: v for k, v in data["exploration"].items() if k in ("segment", "within")}
+            entry["exploration"] = Exploration.from_dict(asked).to_dict()
         return self.journal.add("findings", name, entry)
 
     def vote(self, name: str, ballot: dict[str, Any]) -> Entry:
@@ -193,16 +196,19 @@ class Room:
         within = [{"segment": s.name, "value": v} for s in chosen if s.kind == "trait" for v in values.get(s.name, [])]
         return {"segments": values, "explore": explore, "within": within}
 
-    def explore(self, data: dict[str, Any]) -> dict[str, Any]:
+    def explore(self, data: dict[str, Any], timeout_s: float | None = None) -> dict[str, Any]:
         """One explorer question: success per value of a segment, optionally within a subgroup, with the
-        session's q (explore.py); ``exploration`` is what a finding keeps to redraw it."""
+        session's q (explore.py); ``exploration`` is what a finding keeps to redraw it. ``timeout_s``: the
+        engine's query is interrupted past it (explore.ExplorationTimeout, a DataError the page is shown)."""
         from ..explore import Exploration
 
-        spec = Exploration.from_dict(data)
-        result = self.session.explore(spec)
-        rows = result.rows.astype(object).where(result.rows.notna(), None)
+        spec = Exploration.from_dict({k: v for k, v in data.items() if k in ("segment", "within")})
+        result = self.session.explore(spec, timeout_s=timeout_s)
+        keep = ["value", "units", "successes", "rate", "ci_low", "ci_high", "lift", "p_value", "q_value", "hidden"]
+        rows = result.rows[[c for c in keep if c in result.rows.columns]]
+        rows = rows.astype(object).where(rows.notna(), None)
         return {
-            "exploration": {**spec.to_dict(), "label": spec.label()},
+            "exploration": {**spec.to_dict(), "label": spec.describe()},
             "rows": rows.to_dict(orient="records"),
             "note": result.family_note,
         }
