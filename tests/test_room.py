@@ -296,3 +296,29 @@ def test_a_slow_question_gets_an_answer_and_the_room_goes_on(small_workshop):
     got = call(client, "/api/explore", server.tokens.participant, {"segment": "platform"}, "Ana", key)
     assert got.status_code == 400 and "longer than" in got.json()["error"]
     assert call(client, "/api/state", server.tokens.participant, name="Ana", key=key).status_code == 200
+
+
+def test_twelve_explorers_and_writers_at_once_all_get_answers(small_workshop):
+    """Questions wait their turn in the one worker (the engine's connection takes one query at a time) while
+    entries keep flowing: 12 explorations and 12 hypotheses at once, every one answered."""
+    server = RoomServer(small_workshop.parent)
+    app = create_app(server)
+    value = server.room.segment_values["channel"][0]
+
+    async def one(i: int) -> list[int]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://room") as client:
+            name = f"P{i}"
+            got = await client.post(
+                "/api/join", headers={"X-Room-Token": server.tokens.participant}, json={"name": name}
+            )
+            headers = {"X-Room-Token": server.tokens.participant, "X-Name": name, "X-Key": got.json()["key"]}
+            answers = await asyncio.gather(
+                client.post("/api/explore", headers=headers, json={"segment": ["platform", "channel"][i % 2]}),
+                client.post("/api/hypotheses", headers=headers, json={"segment": "channel", "value": value}),
+            )
+            return [a.status_code for a in answers]
+
+    async def everyone() -> list[list[int]]:
+        return await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(12))), timeout=120)
+
+    assert asyncio.run(everyone()) == [[200, 200]] * 12

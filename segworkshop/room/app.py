@@ -48,8 +48,11 @@ class RoomServer:
         self.room = Room(self.folder)
         self.tokens = room_tokens(self.folder)
         self.members = members(self.folder)
+        # one worker: the workshop's engine connection takes one query at a time (DuckDB refuses concurrent calls
+        # on one connection), so every query of the room runs in it, including the pickers' values below
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="room-analysis")
-        self._busy = asyncio.Semaphore(4)  # queued analyses at most; more wait their turn or are refused
+        self._pool.submit(lambda: self.room.segment_values).result()
+        self._busy = asyncio.Semaphore(1)  # one analysis in the worker at a time; the others wait their turn
 
     @property
     def join_link(self) -> str:
@@ -59,19 +62,26 @@ class RoomServer:
     def board_link(self) -> str:
         return f"{self.base_url}/board?t={self.tokens.facilitator}"
 
+    def warm(self) -> None:
+        """Compute what every later question reuses (the session's ledger), in the worker."""
+        self._pool.submit(self.room.session.ledger).result()
+
     async def analyse(self, fn: Any, *args: Any) -> Any:
-        """Run an analysis in the worker, bounded in time."""
-        if self._busy.locked():
-            raise RoomError("the room is busy with other questions: try again in a few seconds.")
-        async with self._busy:
-            loop = asyncio.get_running_loop()
-            try:
-                return await asyncio.wait_for(loop.run_in_executor(self._pool, fn, *args), self.analysis_seconds)
-            except asyncio.TimeoutError:
-                raise RoomError(
-                    f"that question took longer than {self.analysis_seconds:.0f} s; the room goes on. Try a "
-                    "simpler split (fewer values, no subgroup)."
-                ) from None
+        """Run an analysis in the worker, one at a time, bounded in time: waiting for one's turn and running
+        together take at most ``analysis_seconds`` (then the asker is told, and the room goes on)."""
+        loop = asyncio.get_running_loop()
+
+        async def turn() -> Any:
+            async with self._busy:
+                return await loop.run_in_executor(self._pool, fn, *args)
+
+        try:
+            return await asyncio.wait_for(turn(), self.analysis_seconds)
+        except asyncio.TimeoutError:
+            raise RoomError(
+                f"that question took longer than {self.analysis_seconds:.0f} s (the room's questions run one at a "
+                "time); the room goes on. Try again in a moment, or a simpler split (fewer values, no subgroup)."
+            ) from None
 
 
 def create_app(server: RoomServer) -> Starlette:
@@ -261,6 +271,7 @@ def serve(folder: Path, host: str = "127.0.0.1", port: int = 8866, announce: Any
 
     shown = host if host not in ("0.0.0.0", "::") else _this_host()
     server = RoomServer(folder, base_url=f"http://{shown}:{port}")
+    server.warm()  # the session's ledger (every page's comparisons) before anyone asks: seconds, once
     announce(server)
     uvicorn.run(create_app(server), host=host, port=port, log_level="warning")
 
