@@ -322,3 +322,30 @@ def test_twelve_explorers_and_writers_at_once_all_get_answers(small_workshop):
         return await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(12))), timeout=120)
 
     assert asyncio.run(everyone()) == [[200, 200]] * 12
+
+
+def test_candidates_and_grouping(served):
+    from segworkshop.prioritize import evaluate
+
+    server, client = served
+    key = joined(client, server, "Ana")
+    value = server.room.segment_values["channel"][0]
+    body = {"name": "Email nudge", "segment": "channel", "value": value, "expected_lift": 0.1, "share": 0.5}
+    assert call(client, "/api/candidates", server.tokens.participant, body, "Ana", key).status_code == 200
+    again = call(client, "/api/candidates", server.tokens.participant, body, "Ana", key)
+    assert again.status_code == 400 and "already" in again.json()["error"]
+    (candidate,) = Session(server.folder).candidates()  # what page 07 evaluates and ranks
+    assert (candidate.name, candidate.segment, candidate.value, candidate.author) == (
+        "Email nudge",
+        "channel",
+        value,
+        "Ana",
+    )
+    assert evaluate(Session(server.folder).workshop, candidate).weekly_units > 0
+    made = call(client, "/api/findings", server.tokens.participant, {"text": "emails", "tag": "learning"}, "Ana", key)
+    fid = made.json()["id"]
+    grouping = {"action": "group", "value": {"id": fid, "group": "Email"}}
+    assert call(client, "/api/control", server.tokens.participant, grouping, "Ana", key).status_code == 403
+    assert call(client, "/api/control", server.tokens.facilitator, grouping).status_code == 200
+    (finding,) = Journal(server.folder).entries("findings")
+    assert finding.author == "Ana" and finding.data["group"] == "Email" and finding.data["text"] == "emails"

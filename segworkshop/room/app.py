@@ -204,6 +204,11 @@ def create_app(server: RoomServer) -> Starlette:
         return {"rows": await server.analyse(server.room.verdicts)}
 
     @endpoint
+    async def candidates(request: Request) -> dict[str, Any]:
+        who = person(request)
+        return {"id": server.room.add_candidate(who, await body(request)).id}
+
+    @endpoint
     async def control(request: Request) -> dict[str, Any]:
         if role(request) != FACILITATOR:
             raise PermissionError("only the facilitator changes the step, the timer and the reveal.")
@@ -217,6 +222,7 @@ def create_app(server: RoomServer) -> Starlette:
             "resume": lambda: room.start_timer(),
             "pause": lambda: room.pause_timer(),
             "add": lambda: room.add_minutes(value),
+            "group": lambda: room.group(str((value or {}).get("id")), str((value or {}).get("group", ""))),
         }
         if action not in actions:
             raise RoomError(f"unknown action {action!r}; actions: {', '.join(actions)}.")
@@ -240,6 +246,7 @@ def create_app(server: RoomServer) -> Starlette:
         Route("/api/hypotheses", hypotheses, methods=["POST"]),
         Route("/api/findings", findings, methods=["POST"]),
         Route("/api/votes", votes, methods=["POST"]),
+        Route("/api/candidates", candidates, methods=["POST"]),
         Route("/api/remove", remove, methods=["POST"]),
         Route("/api/explore", explore, methods=["POST"]),
         Route("/api/control", control, methods=["POST"]),

@@ -153,6 +153,34 @@ class Room:
             entry["exploration"] = Exploration.from_dict(asked).to_dict()
         return self.journal.add("findings", name, entry)
 
+    def add_candidate(self, name: str, data: dict[str, Any]) -> Entry:
+        """An experiment candidate (the worksheet's: who is targeted, expected lift, share in the test), as the
+        notebooks' candidate form saves it; prioritisation (page 07) evaluates it on the real traffic."""
+        title = _text(data.get("name", ""), 200)
+        if not title:
+            raise RoomError("name the experiment.")
+        if title in {c.name for c in self.session.candidates()}:
+            raise RoomError(f"there is a candidate called {title!r} already.")
+        segment, value = data.get("segment") or None, data.get("value") or None
+        if segment is not None:
+            values = self.segment_values
+            if segment not in values or value not in values[segment]:
+                raise RoomError("target everyone, or a segment and one of its values.")
+        lift, share = data.get("expected_lift", 0.1), data.get("share", 0.5)
+        if not isinstance(lift, (int, float)) or not -1 < lift <= 10:
+            raise RoomError("the expected lift is a relative change, e.g. 0.1 for +10%.")
+        if not isinstance(share, (int, float)) or not 0 < share <= 1:
+            raise RoomError("the share in the test is between 0 and 1.")
+        entry = {"name": title, "segment": segment, "value": value, "expected_lift": float(lift), "share": float(share)}
+        return self.journal.add("scores", name, {**entry, "scores": {}})
+
+    def group(self, entry_id: str, group: str) -> Entry:
+        """The facilitator puts a finding in a group (the room's affinity grouping); an empty name ungroups it."""
+        found = next((e for e in self.journal.entries("findings") if e.id == entry_id), None)
+        if found is None:
+            raise RoomError("that finding is gone.")
+        return self.journal.edit("findings", entry_id, {**found.data, "group": _text(group, 80)}, author=found.author)
+
     def vote(self, name: str, ballot: dict[str, Any]) -> Entry:
         """A participant's dots (their latest ballot counts), at most :data:`DOTS_PER_PERSON`."""
         names = {c.name for c in self.session.candidates()}

@@ -98,8 +98,13 @@ PARTICIPANT = """<!doctype html><html lang="en"><head><meta charset="utf-8">
  <label for="f-text">A finding, a question or a test to run</label><textarea id="f-text" maxlength="1000"></textarea>
  <label for="f-tag">Kind</label><select id="f-tag"></select>
  <button id="f-save">Save finding</button><div id="f-status" class="muted"></div><ul id="f-list"></ul></section>
-<section id="voting"><h2>Dot voting</h2><div class="muted" id="v-left"></div><table id="v-table"></table>
- <div id="v-status" class="muted"></div></section>
+<section id="voting"><h2>Experiments and dot voting</h2><div class="muted" id="v-left"></div><table id="v-table"></table>
+ <div id="v-status" class="muted"></div>
+ <h2>Propose an experiment</h2><label for="c-name">Experiment</label><input type="text" id="c-name" maxlength="200">
+ <div class="grid"><div><label for="c-segment">Target</label><select id="c-segment"></select></div>
+ <div><label for="c-value">Value</label><select id="c-value"></select></div>
+ <div><label for="c-lift">Expected lift (%)</label><input type="text" id="c-lift" value="10"></div></div>
+ <button id="c-save" class="quiet">Add candidate</button><div id="c-status" class="muted"></div></section>
 </div></main>
 <script nonce="{nonce}">const STORE = 'segworkshop-room:';{common}{script}</script></body></html>"""
 
@@ -125,6 +130,10 @@ function pickers() {
     vs.replaceChildren(el('option', {value: ''}, 'the rest'), ...vals.map(v => el('option', {value: v}, v)));
   };
   seg.onchange = values; values();
+  const cseg = document.getElementById('c-segment'), cval = document.getElementById('c-value');
+  cseg.replaceChildren(el('option', {value: ''}, 'everyone'), ...Object.keys(options.segments).map(s => el('option', {value: s}, s)));
+  cseg.onchange = () => cval.replaceChildren(...(options.segments[cseg.value] || []).map(v => el('option', {value: v}, v)));
+  cseg.onchange();
   fill('h-direction', ...state.directions.map(d => el('option', {value: d}, d)));
   fill('f-tag', ...state.tags.map(t => el('option', {value: t}, t)));
   fill('x-what', ...options.explore.map((o, i) => el('option', {value: i}, o.label)));
@@ -189,6 +198,14 @@ document.getElementById('x-run').addEventListener('click', async () => {
     say('x-status', got.note || '');
     document.getElementById('x-save').className = '';
   } catch (e) { say('x-status', e.message, true); }
+});
+document.getElementById('c-save').addEventListener('click', async () => {
+  const seg = document.getElementById('c-segment').value;
+  const body = {name: document.getElementById('c-name').value, segment: seg || null,
+    value: seg ? document.getElementById('c-value').value : null,
+    expected_lift: parseFloat(document.getElementById('c-lift').value) / 100, share: 0.5};
+  try { await api('/api/candidates', body); document.getElementById('c-name').value = ''; say('c-status', 'Added.'); refresh(); }
+  catch (e) { say('c-status', e.message, true); }
 });
 document.getElementById('x-keep').addEventListener('click', async () => {
   try { await api('/api/findings', {text: document.getElementById('x-text').value, tag: 'learning',
@@ -267,8 +284,12 @@ function render() {
   fill('hypotheses', el('tr', {}, ...['who', 'units whose', 'succeed', 'than', 'why'].map(h => el('th', {}, h))),
     ...state.hypotheses.map(h => el('tr', {}, el('td', {}, h.author), el('td', {}, h.segment + ' = ' + h.value),
       el('td', {}, h.direction), el('td', {}, h.versus || 'the rest'), el('td', {}, h.text || ''))));
-  fill('findings', ...state.tags.map(tag => el('div', {}, el('h2', {}, tag),
-    el('ul', {}, ...state.findings.filter(f => f.tag === tag).map(f => el('li', {}, f.text, ' ', el('span', {class: 'muted'}, '— ' + f.author)))))));
+  const groups = [...new Set(state.findings.map(f => f.group || ('[' + f.tag + ']')))];
+  fill('findings', ...groups.map(g => el('div', {}, el('h2', {}, g),
+    el('ul', {}, ...state.findings.filter(f => (f.group || ('[' + f.tag + ']')) === g).map(f => el('li', {}, f.text, ' ',
+      el('span', {class: 'muted'}, '— ' + f.author), ' ',
+      el('button', {class: 'quiet', onclick: () => { const name = prompt('Group this finding under:', f.group || '');
+        if (name !== null) control('group', {id: f.id, group: name}); }}, 'group')))))));
   const order = Object.entries(state.votes.tally).sort((a, b) => b[1] - a[1]);
   fill('votes', el('tr', {}, el('th', {}, 'candidate'), el('th', {}, 'dots')),
     ...state.candidates.map(c => el('tr', {}, el('td', {}, c), el('td', {}, String(state.votes.tally[c] || 0)))));
