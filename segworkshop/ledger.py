@@ -23,7 +23,7 @@ import hashlib
 import json
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -246,6 +246,9 @@ def fingerprint(ws: Workshop, chosen: Sequence[Segment], hypotheses: Sequence[An
     data = ws.config.data
     files = []
     for spec in (data.events, data.users, data.accounts):
+        if isinstance(spec, Mapping) and "path" in spec:  # {path: FILE, columns: {...}}: the files, and the mapping
+            files.append(repr(sorted((k, repr(v)) for k, v in spec.items() if k != "path")))
+            spec = spec["path"]
         if isinstance(spec, (str, Path)):
             path = Path(spec) if Path(spec).is_absolute() else ws.config.base_dir / spec
             for f in sorted(path.glob("**/*")) if path.is_dir() else [path]:
@@ -265,6 +268,8 @@ def fingerprint(ws: Workshop, chosen: Sequence[Segment], hypotheses: Sequence[An
         "data": files,
         "columns": repr(sorted(data.columns.items())),
         "preset": data.preset,
+        # how the data is read: a changed identity rule, zone or time unit changes who and when units are
+        "reading": [repr(data.identity), data.time_zone, data.time_unit, repr(data.observed_until)],
         "engine": repr(ws.config.engine),
         "end": end.isoformat() if end else None,
     }

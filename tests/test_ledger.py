@@ -86,3 +86,22 @@ def test_kept_once_per_state_and_recomputed_when_it_changes(session):  # last: i
     assert changed.family >= first.family
     key = row_key(parse_segment("channel"), "paid")
     assert "hypotheses" in changed.pages[key]
+
+
+def test_the_ledger_follows_how_the_data_is_read(small_workshop):
+    """A changed identity rule, time zone or time unit gives another fingerprint (so no stale cached q)."""
+    from segworkshop.ledger import fingerprint
+    from segworkshop.workshop import Workshop
+
+    base = Workshop.load(small_workshop)
+    prints = {fingerprint(base, [], [])}
+    text = small_workshop.read_text()
+    for extra in ("  time_zone: Europe/Berlin\n", "  identity: false\n", "  time_unit: s\n"):
+        small_workshop.write_text(
+            text.replace(
+                "data: {events: events.csv, users: users.csv}\n",
+                "data:\n  events: events.csv\n  users: users.csv\n" + extra,
+            )
+        )
+        prints.add(fingerprint(Workshop.load(small_workshop), [], []))
+    assert len(prints) == 4
