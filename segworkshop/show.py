@@ -81,7 +81,15 @@ def text(message: str, kind: str = "note") -> None:
 
 
 def markdown(source: str) -> None:
+    """Fixed wording with Markdown emphasis. Never for data (a title, an event name, what someone typed):
+    Markdown passes HTML through; :func:`heading` and :func:`text` escape."""
     display(Markdown(source))
+
+
+def heading(title: str, detail: str = "") -> None:
+    """A bold title and a detail line, both escaped (a workshop title or an event name is data)."""
+    extra = f" · {html.escape(detail)}" if detail else ""
+    display(HTML(f'{STYLE}<p class="sw-heading"><b>{html.escape(title)}</b>{extra}</p>'))
 
 
 def chart(c: Any, interactive: bool) -> None:

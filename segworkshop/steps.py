@@ -356,21 +356,23 @@ def priorities(session: Session) -> Priorities:
 
 @dataclass(frozen=True)
 class Headline:
-    """The readout's first lines: the workshop and its success definition (markdown), then the baseline."""
+    """The readout's first lines: the workshop's title and its success definition (text, shown escaped: both are
+    data), then the baseline."""
 
     title: str
     baseline: str
+    detail: str = ""
 
 
 def readout_headline(session: Session) -> Headline:
     """The workshop's title and success definition, and how many units succeed (page 08)."""
     ws = session.workshop
     b = ws.baseline()
-    title = f"**{ws.config.title}** · success: {ws.config.success.describe()}"
+    title, detail = ws.config.title, f"success: {ws.config.success.describe()}"  # data: shown as text
     baseline = f"{b['successes']:,} of {b['units']:,} {ws.unit}s succeed ({b['rate']:.1%})."
     if b["too_recent"]:
         baseline += f" {b['too_recent']:,} started too recently to judge (success window still open) and are left out."
-    return Headline(title, baseline)
+    return Headline(title, baseline, detail)
 
 
 @dataclass(frozen=True)

@@ -61,3 +61,14 @@ def test_behaviour_rows_have_their_own_block_and_say_what_they_compare(monkeypat
     notes = " ".join(html)
     assert "succeeded before day 7: not compared on searched" in notes
     assert sum('class="sw-chart"' in h for h in html) == 1  # one chart, of the traits, with the overall baseline
+
+
+def test_a_title_or_event_name_with_html_is_shown_as_text(monkeypatch):
+    """The readout's heading is data (a workshop title, the success event's name from the export): escaped,
+    never passed through Markdown, which would keep raw HTML (a stored XSS in a shared report)."""
+    shown = []
+    monkeypatch.setattr(show, "display", lambda obj: shown.append(obj.data))
+    payload = '<img src=x onerror="alert(1)">'
+    show.heading(payload, f"success: {payload} within 14 days")
+    (page,) = shown
+    assert "<img" not in page and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in page

@@ -264,7 +264,10 @@ def test_success_summary_and_readout_headline_by_hand(session, truth):
         "(their success window is still open) and are left out."
     )
     headline = steps.readout_headline(session)
-    assert headline.title == "**Small test workshop** · success: purchase within 14 days (from first event)"
+    assert (headline.title, headline.detail) == (
+        "Small test workshop",
+        "success: purchase within 14 days (from first event)",
+    )
     assert headline.baseline == (
         f"{counted} {late:,} started too recently to judge (success window still open) and are left out."
     )
