@@ -11,7 +11,7 @@ What is scanned, without being told:
   successful units that did X did it only after succeeding). Behaviours that are simply earlier steps of the
   success path (90% of the successful units did them first, or a step of a sequence definition) are kept and
   labelled ``path``: a team needs to see them, but they are not discoveries. The window is ``behaviour_days``
-  (7), shortened to half the success window when that is shorter;
+  (7); when the success window is no longer than that, half the success window (whole days, at least 1);
 * **frequency**: days a week doing each of the ``frequent`` most common events in the same window (at least 7
   days, so skipped when the success window is 7 days or less), with a tipping point found for each;
 * **pairs** of the strongest single conditions (A = a and B = b), among the units compared on both.
@@ -88,8 +88,8 @@ def _safe_name(prefix: str, name: str) -> str:
 
 
 def behaviour_window(ws: Workshop, behaviour_days: float = DEFAULT_BEHAVIOUR_DAYS) -> float:
-    """The window discovery measures behaviours in: ``behaviour_days``, or half the success window if shorter
-    (the landmark needs success time left after the window)."""
+    """The window discovery measures behaviours in: ``behaviour_days`` when the success window is longer; else
+    half the success window, in whole days, at least 1 (the landmark needs success time left after it)."""
     within = ws.config.success.within_days
     if within is None or behaviour_days < within:
         return float(behaviour_days)
