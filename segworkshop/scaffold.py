@@ -42,6 +42,19 @@ def likely_success_events(events: pd.DataFrame, limit: int = 3) -> list[str]:
     return list(middle.sort_values("users").event[:limit])
 
 
+def _data_path(path: Path, folder: Path) -> str:
+    """Where workshop.yaml says the data is: relative when it sits inside the workshop folder (the folder can be
+    moved or copied with its data), absolute otherwise (the folder can be copied anywhere on this machine)."""
+    return os.path.relpath(path, folder) if path.is_relative_to(folder) else str(path)
+
+
+def _names(names: Any) -> str:
+    """Event names in a YAML comment, each quoted on one line: a name is data (it may hold a newline, which
+    unquoted would start a real key of workshop.yaml)."""
+    plain = re.compile(r"[\w .:/$@()+-]+")
+    return ", ".join(str(n) if plain.fullmatch(str(n)) else json.dumps(str(n), ensure_ascii=False) for n in names)
+
+
 def init(folder: str | Path, events: str | Path, preset: str | None = None, users: str | Path | None = None) -> Path:
     """Create ``folder`` with workshop.yaml and notebooks/; returns the yaml's path. Never overwrites."""
     from .config import parse_config, parse_success
@@ -54,10 +67,9 @@ def init(folder: str | Path, events: str | Path, preset: str | None = None, user
     if target.exists():
         raise ConfigError(f"{target} already exists: init never overwrites a workshop. Pick another folder.")
     events_path = Path(events).resolve()
-    rel = os.path.relpath(events_path, folder)
-    data: dict[str, Any] = {"events": rel}
+    data: dict[str, Any] = {"events": _data_path(events_path, folder)}
     if users:
-        data["users"] = os.path.relpath(Path(users).resolve(), folder)
+        data["users"] = _data_path(Path(users).resolve(), folder)
     if preset:
         data["preset"] = preset
     probe = {
@@ -90,8 +102,8 @@ def init(folder: str | Path, events: str | Path, preset: str | None = None, user
     header = (
         "# segworkshop workshop, written by `segworkshop init` from the data.\n"
         f"# {report.rows:,} events from {report.users:,} users, {report.first:%Y-%m-%d} to {report.last:%Y-%m-%d}.\n"
-        f"# Likely success events: {', '.join(candidates) or 'none found by name: pick one'}.\n"
-        f"# Most common events: {', '.join(report.events.event.head(12))}.\n"
+        f"# Likely success events: {_names(candidates) or 'none found by name: pick one'}.\n"
+        f"# Most common events: {_names(report.events.event.head(12))}.\n"
         "# Check `success:` and `segments:`, then: segworkshop validate workshop.yaml && segworkshop lab .\n"
     )
     target.write_text(header + yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")

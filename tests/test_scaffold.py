@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from segworkshop import ConfigError
@@ -50,3 +51,36 @@ def test_cli_init_and_lab_messages(small_workshop: Path, tmp_path: Path):
     assert missing.exit_code == 2 and "no such file" in missing.output
     not_a_workshop = runner.invoke(main, ["lab", str(tmp_path)])
     assert not_a_workshop.exit_code == 2 and "not a workshop folder" in not_a_workshop.output
+
+
+def test_a_workshop_made_by_init_still_works_when_copied(small_workshop: Path, tmp_path: Path):
+    """Data outside the folder is written as an absolute path, data inside as a relative one: both survive a
+    copy of the workshop folder."""
+    import shutil
+
+    from segworkshop import Workshop
+
+    source = small_workshop.parent
+    target = init(tmp_path / "outside", source / "events.csv")
+    assert yaml.safe_load(target.read_text())["data"]["events"] == str((source / "events.csv").resolve())
+    inside = tmp_path / "inside"
+    inside.mkdir()
+    shutil.copy(source / "events.csv", inside / "events.csv")
+    mine = init(inside, inside / "events.csv")
+    assert yaml.safe_load(mine.read_text())["data"]["events"] == "events.csv"
+    for folder in (target.parent, mine.parent):
+        copy = shutil.copytree(folder, tmp_path / "copies" / folder.name)
+        assert Workshop.load(copy / "workshop.yaml").baseline()["units"] > 0
+
+
+def test_event_names_never_become_yaml_keys(tmp_path: Path):
+    """An event named with a newline and a key (issue 17: 'engine:' with an attacker's URL) stays a comment."""
+    import pandas as pd
+
+    evil = "purchase\nengine: postgres://attacker.example/db"
+    rows = [("u1", "visit", "2026-01-05T10:00:00Z"), ("u1", evil, "2026-01-05T11:00:00Z")] * 3
+    pd.DataFrame(rows, columns=["user_id", "event", "timestamp"]).to_csv(tmp_path / "events.csv", index=False)
+    target = init(tmp_path / "w", tmp_path / "events.csv")
+    raw = yaml.safe_load(target.read_text())
+    assert "engine" not in raw and set(raw) == {"title", "data", "unit", "success", "segments", "privacy"}
+    assert json.dumps(evil) in target.read_text()  # shown, quoted on one line
