@@ -199,7 +199,7 @@ def create_app(server: RoomServer) -> Starlette:
     @endpoint
     async def verdicts(request: Request) -> dict[str, Any]:
         who = role(request)
-        if who != FACILITATOR and not server.room.state(None)["revealed"]:
+        if who != FACILITATOR and not server.room.revealed():
             raise RoomError("the verdicts are shown once the facilitator reveals them.")
         return {"rows": await server.analyse(server.room.verdicts)}
 

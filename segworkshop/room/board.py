@@ -84,6 +84,10 @@ class Room:
             raise RoomError(f"the steps are 0 to {len(STEPS) - 1}.")
         self._set_control(step=step)
 
+    def revealed(self) -> bool:
+        """Whether the facilitator has revealed everyone's entries (and the verdicts)."""
+        return bool(self._control().get("revealed"))
+
     def reveal(self, revealed: bool) -> None:
         self._set_control(revealed=bool(revealed))
 
@@ -228,12 +232,11 @@ class Room:
         """One explorer question: success per value of a segment, optionally within a subgroup, with the
         session's q (explore.py); ``exploration`` is what a finding keeps to redraw it. ``timeout_s``: the
         engine's query is interrupted past it (explore.ExplorationTimeout, a DataError the page is shown)."""
-        from ..explore import Exploration
+        from ..explore import ROW_KEYS, Exploration
 
         spec = Exploration.from_dict({k: v for k, v in data.items() if k in ("segment", "within")})
         result = self.session.explore(spec, timeout_s=timeout_s)
-        keep = ["value", "units", "successes", "rate", "ci_low", "ci_high", "lift", "p_value", "q_value", "hidden"]
-        rows = result.rows[[c for c in keep if c in result.rows.columns]]
+        rows = result.rows[[c for c in ROW_KEYS if c in result.rows.columns]]
         rows = rows.astype(object).where(rows.notna(), None)
         return {
             "exploration": {**spec.to_dict(), "label": spec.describe()},
@@ -258,22 +261,22 @@ class Room:
         hypotheses and findings (the board always sees everything)."""
         now = time.time() if now is None else now
         control = self._control()
-        revealed = bool(control.get("revealed"))
+        revealed = bool(control.get("revealed"))  # the one journal read of the control, shared with the timer
         see_all = facilitator or revealed
+
+        entries = {kind: self.journal.entries(kind) for kind in OWN_KINDS}  # each kind read once per poll
 
         def shown(kind: str) -> list[dict[str, Any]]:
             return [
                 {"id": e.id, "author": e.author, "mine": e.author == name, **e.data}
-                for e in self.journal.entries(kind)
+                for e in entries[kind]
                 if see_all or e.author == name
             ]
 
-        tally = Counter()
-        voters = set()
-        for ballot_entry in self.journal.entries("votes"):
-            voters.add(ballot_entry.author)
+        tally: Counter = Counter()
+        for ballot_entry in entries["votes"]:
             tally.update(ballot_entry.data.get("ballot", {}))
-        mine = next((e.data.get("ballot", {}) for e in self.journal.entries("votes", author=name)), {}) if name else {}
+        mine = next((e.data.get("ballot", {}) for e in entries["votes"] if name and e.author == name), {})
         return {
             "step": control.get("step", 0),
             "steps": list(STEPS),
@@ -284,8 +287,13 @@ class Room:
             "hypotheses": shown("hypotheses"),
             "findings": shown("findings"),
             "candidates": [c.name for c in self.session.candidates()],
-            "votes": {"tally": dict(tally), "voters": len(voters), "mine": mine, "dots": DOTS_PER_PERSON},
-            "participants": sorted({e.author for k in OWN_KINDS for e in self.journal.entries(k)} - {FACILITATOR}),
+            "votes": {
+                "tally": dict(tally),
+                "voters": len({e.author for e in entries["votes"]}),
+                "mine": mine,
+                "dots": DOTS_PER_PERSON,
+            },
+            "participants": sorted({e.author for found in entries.values() for e in found} - {FACILITATOR}),
             "top": TOP_HYPOTHESES,
             "tags": list(FINDING_TAGS),
             "directions": list(DIRECTIONS),
