@@ -47,10 +47,10 @@ def nested_paths(raw: ir.Table, json_columns: list[str], sample: int = SAMPLE_RO
         if dtype.is_struct():
             paths = _struct_leaves(dtype, column)
         elif dtype.is_map():
-            paths = [f"{column}.{k}" for k in _distinct(rows.select(k=rows[column].keys().unnest()))]
+            paths = [f"{column}.{k}" for k in distinct_keys(rows.select(k=rows[column].keys().unnest()))]
         elif (column in json_columns or dtype.is_json()) and backend_name(raw) == "duckdb":
             keys = rows.select(k=_json_keys(rows[column].cast("string")).unnest())
-            paths = [f"{column}.{k}" for k in _distinct(keys)]
+            paths = [f"{column}.{k}" for k in distinct_keys(keys)]
         elif dtype.is_array() and dtype.value_type.is_struct() and "key" in dtype.value_type.names:
             paths = _key_value_paths(rows, column)
         else:
@@ -75,7 +75,7 @@ def _key_value_paths(rows: ir.Table, column: str) -> list[str]:
     items = rows.select(item=rows[column].unnest())
     item = items.item
     if not item.type()["value"].is_struct():
-        return [f"{column}[{k}]" for k in _distinct(items.select(k=item["key"]))]
+        return [f"{column}[{k}]" for k in distinct_keys(items.select(k=item["key"]))]
     fields = [f for f in VALUE_FIELDS if f in item.type()["value"].names]
     counts = (
         items.group_by(k=item["key"]).aggregate(**{f: item["value"][f].notnull().sum() for f in fields}).order_by("k")
@@ -89,7 +89,8 @@ def _key_value_paths(rows: ir.Table, column: str) -> list[str]:
     return out
 
 
-def _distinct(table: ir.Table, limit: int = 200) -> list[str]:
+def distinct_keys(table: ir.Table, limit: int = 200) -> list[str]:
+    """The distinct values of column ``k`` of ``table``, sorted, at most ``limit``: the keys found."""
     found = table.distinct().order_by("k").limit(limit).to_pyarrow().column("k").to_pylist()
     return [k for k in found if k is not None]
 

@@ -304,6 +304,7 @@ def identify_traits(mapped: MappedEvents, trait_calls: tuple[str, str]) -> ir.Ta
 def _leaves(expr: ir.Value, path: str, raw: ir.Table, rows: ir.BooleanValue, limit: int = 200) -> dict[str, ir.Value]:
     """The scalar leaves under a nested field, by path: a struct's fields (recursively), a map's keys as they
     occur in the rows (at most ``limit``)."""
+    from .nested import distinct_keys
     from .sources import _json_text, is_scalar, resolve
 
     dtype = expr.type()
@@ -313,8 +314,7 @@ def _leaves(expr: ir.Value, path: str, raw: ir.Table, rows: ir.BooleanValue, lim
             out.update(_leaves(expr[name], f"{path}.{name}", raw, rows, limit))
         return out
     if dtype.is_map():
-        found = raw.filter(rows).select(k=expr.keys().unnest()).distinct().order_by("k").limit(limit)
-        keys = [k for k in found.to_pyarrow().column("k").to_pylist() if k is not None]
+        keys = distinct_keys(raw.filter(rows).select(k=expr.keys().unnest()), limit)
         return {f"{path}.{k}": resolve(raw, f"{path}.{k}") for k in keys}
     if dtype.is_json():
         return {path: _json_text(expr, [])}
