@@ -6,6 +6,7 @@ over workshop.yaml, so that every later step — and the headless report — use
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
@@ -22,6 +23,30 @@ from .workshop import Workshop
 if TYPE_CHECKING:
     import pandas as pd
 
+MAX_NAME = 60
+NAME_FILE = ".segworkshop/lab-participant.txt"  # the name last typed in the lab's name box, for its next start
+
+
+def clean_participant(name: object) -> str:
+    """A participant's name as typed (any characters), whitespace collapsed; not empty, not the facilitator's,
+    at most :data:`MAX_NAME` characters. The lab's name box and the room both use this rule."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError("type your name (any characters).")
+    name = " ".join(name.split())
+    if len(name) > MAX_NAME:
+        raise ValueError(f"a name has at most {MAX_NAME} characters.")
+    if name.casefold() == FACILITATOR:
+        raise ValueError("“facilitator” is the facilitator's name in the journal: pick another one.")
+    return name
+
+
+def remembered_participant(folder: Path) -> str:
+    """The name last saved in the lab's name box for this workshop folder ("" if none or unreadable)."""
+    try:
+        return clean_participant((Path(folder) / NAME_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return ""
+
 
 class Session:
     """One participant's (or the facilitator's) view of a workshop folder."""
@@ -30,9 +55,30 @@ class Session:
         path = Path(workshop)
         self.yaml = path / "workshop.yaml" if path.is_dir() else path
         self.folder = self.yaml.parent
-        self.participant = (participant or "").strip() or FACILITATOR
+        given = (participant or "").strip()
+        if not given and interactive:
+            given = remembered_participant(self.folder)  # the lab's name box, kept across kernel restarts
+        self.participant = FACILITATOR if not given or given == FACILITATOR else clean_participant(given)
         self.interactive = interactive
         self.journal = Journal(self.folder)
+        self._watchers: list[Callable[[], None]] = []
+
+    def watch_participant(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` whenever the participant changes (forms listing "your entries" refresh)."""
+        self._watchers.append(callback)
+
+    def set_participant(self, name: str, remember: bool = True) -> str:
+        """Enter as ``name`` from now on ("" or blank: the facilitator); with ``remember``, the lab's next start
+        in this folder begins with it. Returns the name entries are saved under."""
+        name = clean_participant(name) if (name or "").strip() else ""
+        if remember:
+            path = self.folder / NAME_FILE
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(name, encoding="utf-8")
+        self.participant = name or FACILITATOR
+        for callback in self._watchers:
+            callback()
+        return self.participant
 
     @cached_property
     def base_config(self) -> WorkshopConfig:

@@ -92,10 +92,26 @@ def heading(title: str, detail: str = "") -> None:
     display(HTML(f'{STYLE}<p class="sw-heading"><b>{html.escape(title)}</b>{extra}</p>'))
 
 
+LAB_VEGALITE = "5.21"  # JupyterLab 4 draws Vega 5 itself (its own bundled renderer, offline); altair 6 emits VL 6
+
+
+def chart_bundle(c: Any) -> dict[str, Any]:
+    """The chart as JupyterLab draws it with no network: compiled (by vl-convert, offline) to a Vega 5 spec,
+    which JupyterLab's own bundled Vega renderer shows, tooltips included. altair's default HTML renderer loads
+    vega from a CDN, and JupyterLab's Vega-Lite renderer stops at version 5, so neither draws offline."""
+    import vl_convert as vlc
+
+    vega = vlc.vegalite_to_vega(c.to_dict(), vl_version=LAB_VEGALITE)
+    title = c.to_dict().get("title")
+    title = title.get("text") if isinstance(title, dict) else title
+    return {"application/vnd.vega.v5+json": vega, "text/plain": f"<chart: {title or 'untitled'}>"}
+
+
 def chart(c: Any, interactive: bool) -> None:
-    """An altair chart: live in JupyterLab, inline SVG (drawn offline, no scripts) in a headless run."""
+    """An altair chart: in JupyterLab drawn by its own Vega renderer (offline, tooltips); in a headless run
+    inline SVG (drawn offline, no scripts). Neither loads anything from a CDN."""
     if interactive:
-        display(c)
+        display(chart_bundle(c), raw=True)
         return
     import vl_convert as vlc
 

@@ -17,6 +17,7 @@ import ipywidgets as w
 
 from .errors import SegworkshopError
 from .hypotheses import DIRECTIONS
+from .journal import FACILITATOR
 from .prioritize import JUDGEMENT, QUESTIONS
 from .session import Session
 from .worksheet import DOTS_PER_PERSON, MAX_SEGMENTS, MIN_SEGMENTS
@@ -39,6 +40,34 @@ def _safe(action: Callable[[], str], status: w.HTML) -> Callable[[Any], None]:
             _status(status, str(exc), ok=False)
 
     return handler
+
+
+class NameBox:
+    """Who is typing: the name every entry of this notebook is saved under (blank: the facilitator).
+
+    Typed into a box rather than into Python (no quotes to forget, no SyntaxError), checked by the same rule as
+    the room's join page, and remembered for this workshop folder, so a restarted kernel starts with it.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        shown = "" if session.participant == FACILITATOR else session.participant
+        self.name = w.Text(value=shown, placeholder="your name (blank: the facilitator)", description="You are")
+        self.save = w.Button(description="Use this name", button_style="primary")
+        self.status = w.HTML()
+        self.save.on_click(_safe(self._save, self.status))
+        _status(self.status, self._who())
+        self.box = w.VBox([w.HBox([self.name, self.save]), self.status])
+
+    def _who(self) -> str:
+        if self.session.participant == FACILITATOR:
+            return "Entries are saved as the facilitator's. Type your name if you are a participant."
+        return f"Entries are saved under {self.session.participant!r}."
+
+    def _save(self) -> str:
+        self.session.set_participant(self.name.value)
+        self.name.value = "" if self.session.participant == FACILITATOR else self.session.participant
+        return self._who()
 
 
 class SuccessPicker:
@@ -152,6 +181,7 @@ class EntryForm:
         self.save.on_click(_safe(self._save, self.status))
         self.listing = w.VBox()
         self.refresh()
+        session.watch_participant(self.refresh)
 
     def fields(self) -> dict[str, Any]:  # pragma: no cover - each form defines it
         raise NotImplementedError
@@ -368,6 +398,13 @@ class Voting:
         self.status = w.HTML()
         self.save.on_click(_safe(self._save, self.status))
         self.box = w.VBox([w.HTML(f"<b>{dots} dots each.</b>"), *self.sliders.values(), self.save, self.status])
+        session.watch_participant(self._load)
+
+    def _load(self) -> None:
+        """Show the current participant's latest ballot (after the name box changed who is voting)."""
+        previous = self._ballot()
+        for c, slider in self.sliders.items():
+            slider.value = int(previous.get(c, 0))
 
     def _ballot(self) -> dict[str, int]:
         mine = self.session.journal.entries("votes", author=self.session.participant)

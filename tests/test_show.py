@@ -31,14 +31,14 @@ def test_headless_chart_is_inline_svg(monkeypatch):
     import altair as alt
 
     shown = []
-    monkeypatch.setattr(show, "display", lambda obj: shown.append(obj))
+    monkeypatch.setattr(show, "display", lambda obj, **kw: shown.append(obj))
     chart = alt.Chart(pd.DataFrame({"x": ["a", "b"], "y": [1, 2]})).mark_bar().encode(x="x", y="y")
     show.chart(chart, interactive=False)
     html = shown[0].data
     assert html.startswith('<div class="sw-chart"><svg') and 'class="marks"' in html
     assert "<script" not in html
-    show.chart(chart, interactive=True)
-    assert shown[1] is chart
+    show.chart(chart, interactive=True)  # the lab: a Vega 5 spec for JupyterLab's own renderer (tests/test_lab.py)
+    assert shown[1]["application/vnd.vega.v5+json"]["$schema"].endswith("/vega/v5.json")
 
 
 def test_behaviour_rows_have_their_own_block_and_say_what_they_compare(monkeypatch, small_workshop):

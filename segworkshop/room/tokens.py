@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..session import clean_participant
 
 FILE = ".segworkshop/room.json"
 FACILITATOR, PARTICIPANT = "facilitator", "participant"
-MAX_NAME = 60
 
 
 @dataclass(frozen=True)
@@ -72,15 +72,11 @@ class Members:
 
 
 def clean_name(name: object) -> str:
-    """A participant's name as typed (any characters), trimmed; not empty, not the facilitator's, not too long."""
-    if not isinstance(name, str) or not name.strip():
-        raise ValueError("type your name to join (any characters).")
-    name = " ".join(name.split())
-    if len(name) > MAX_NAME:
-        raise ValueError(f"a name has at most {MAX_NAME} characters.")
-    if name.casefold() == FACILITATOR:
-        raise ValueError("“facilitator” is the facilitator's name in the journal: pick another one.")
-    return name
+    """A name to join with: the session's rule (:func:`segworkshop.session.clean_participant`)."""
+    try:
+        return clean_participant(name)
+    except ValueError as exc:
+        raise ValueError(str(exc).replace("type your name", "type your name to join")) from None
 
 
 def room_tokens(folder: Path) -> RoomTokens:
