@@ -277,9 +277,22 @@ def other_traits(session: Session) -> Comparison | None:
     return session.ledger().apply_comparison(compare(ws, usable, strata=False))
 
 
-def findings_by_tag(session: Session, tags: Iterable[str] = FINDING_TAGS) -> dict[str, list[Entry]]:
-    """The team's findings grouped by kind (learning, candidate test, question), in that order (page 05)."""
-    return {tag: session.findings(tag) for tag in tags}
+def ungrouped_heading(tag: str) -> str:
+    """The heading of the findings of one kind that the facilitator has not grouped (page 05)."""
+    return f"{tag.capitalize()}s, not grouped"
+
+
+def findings_grouped(session: Session, tags: Iterable[str] = FINDING_TAGS) -> dict[str, list[Entry]]:
+    """The team's findings as the facilitator grouped them on the board (page 05): each named group in the order
+    it was first used, then the findings not grouped yet, by kind (learning, candidate test, question)."""
+    out: dict[str, list[Entry]] = {}
+    for entry in session.findings():
+        group = " ".join(str(entry.data.get("group") or "").split())
+        if group:
+            out.setdefault(group, []).append(entry)
+    for tag in tags:
+        out[ungrouped_heading(tag)] = [e for e in session.findings(tag) if not str(e.data.get("group") or "").strip()]
+    return out
 
 
 # --------------------------------------------------------------------------- 06 · unsuccessful
@@ -407,7 +420,7 @@ __all__ = [
     "dashboard",
     "data_check",
     "event_counts",
-    "findings_by_tag",
+    "findings_grouped",
     "hidden_groups",
     "ideas_to_check",
     "other_traits",
@@ -421,6 +434,7 @@ __all__ = [
     "success_summary",
     "tipping_points",
     "too_recent",
+    "ungrouped_heading",
     "unsuccessful_profile",
     "visible",
     "weekly_trend",

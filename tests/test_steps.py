@@ -314,12 +314,20 @@ def test_notes_and_findings(session):
     assert session.notes("Next steps") == old("notes", "topic", "Next steps")
     assert session.notes() == session.journal.entries("notes")
     assert session.findings() == session.journal.entries("findings")
-    grouped = steps.findings_by_tag(session)
+    grouped = steps.findings_grouped(session)
     from segworkshop.widgets import FindingsLog
 
-    assert tuple(grouped) == FindingsLog.TAGS == steps.FINDING_TAGS
-    for tag, entries in grouped.items():
+    assert tuple(grouped) == tuple(steps.ungrouped_heading(t) for t in FindingsLog.TAGS)
+    assert FindingsLog.TAGS == steps.FINDING_TAGS
+    for tag in steps.FINDING_TAGS:
+        entries = grouped[steps.ungrouped_heading(tag)]
         assert entries == old("findings", "tag", tag) and len(entries) == 1
+    # the facilitator groups one on the board: it moves under its group, first
+    first = session.findings()[0]
+    session.journal.edit("findings", first.id, {**first.data, "group": "  Email   nudges "})
+    grouped = steps.findings_grouped(session)
+    assert next(iter(grouped)) == "Email nudges" and [e.id for e in grouped["Email nudges"]] == [first.id]
+    assert sum(len(v) for v in grouped.values()) == len(session.findings())
 
 
 def test_other_traits_and_ideas(session):
