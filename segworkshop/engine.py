@@ -5,9 +5,11 @@ Heavy work (scans and aggregates over events) runs in the engine; only aggregate
 ``engine:`` in workshop.yaml takes a bare name or URL (``duckdb``, ``postgres://analyst@db:5432/analytics``)
 or a mapping with ``url:`` or ``backend:`` plus options (``{backend: spark, master: "local[4]"}``, or a Spark
 Connect server: ``sc://host:15002`` or ``{backend: spark, remote: "sc://host:15002"}``). Secrets come
-from the environment: ``${VAR}`` anywhere in the URL is replaced by that variable, and the resulting URL is
-never printed (messages show it with the password masked). From Python, an existing Ibis connection or a
-SparkSession can be passed instead.
+from the environment: ``${VAR}`` anywhere in the URL is replaced by that variable (after the URL is parsed, so its
+value is used as it is), and the resulting URL is never printed: messages show it masked by parsing (see
+segworkshop.masking: the password, every parameter or key naming a secret), and every secret value an engine holds
+is redacted from any message that quotes it. A password written in the URL is percent-decoded (``p%40ss`` is
+``p@ss``). From Python, an existing Ibis connection or a SparkSession can be passed instead.
 """
 
 from __future__ import annotations
