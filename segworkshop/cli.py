@@ -57,7 +57,9 @@ class SegworkshopGroup(click.Group):
         except SegworkshopError as exc:
             name = ctx.invoked_subcommand
             command = self.get_command(ctx, name) if name else None
-            click.echo(f"error: {as_options(str(exc), command)}", err=True)
+            from .masking import redact  # standard library only: every engine secret seen, kept out of stderr
+
+            click.echo(f"error: {as_options(redact(str(exc)), command)}", err=True)
             sys.exit(2)
 
 

@@ -5,9 +5,11 @@ Heavy work (scans and aggregates over events) runs in the engine; only aggregate
 ``engine:`` in workshop.yaml takes a bare name or URL (``duckdb``, ``postgres://analyst@db:5432/analytics``)
 or a mapping with ``url:`` or ``backend:`` plus options (``{backend: spark, master: "local[4]"}``, or a Spark
 Connect server: ``sc://host:15002`` or ``{backend: spark, remote: "sc://host:15002"}``). Secrets come
-from the environment: ``${VAR}`` anywhere in the URL is replaced by that variable, and the resulting URL is
-never printed (messages show it with the password masked). From Python, an existing Ibis connection or a
-SparkSession can be passed instead.
+from the environment: ``${VAR}`` anywhere in the URL is replaced by that variable (after the URL is parsed, so its
+value is used as it is), and the resulting URL is never printed: messages show it masked by parsing (see
+segworkshop.masking: the password, every parameter or key naming a secret), and every secret value an engine holds
+is redacted from any message that quotes it. A password written in the URL is percent-decoded (``p%40ss`` is
+``p@ss``). From Python, an existing Ibis connection or a SparkSession can be passed instead.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ import re
 import sys
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import ibis
 
-from .errors import ConfigError, DataError, first_line
+from .errors import ConfigError, DataError, SegworkshopError, first_line
+from .masking import mask, mask_setting, redact, remember, split_url
 
 EXTRAS = {"postgres": "postgres", "postgresql": "postgres", "spark": "spark", "pyspark": "spark"}
 MODULES = {"postgres": ("psycopg",), "spark": ("pyspark",), "spark-connect": ("pyspark", "grpc")}
@@ -34,7 +37,8 @@ MEMORY_LIMIT = "3GB"
 
 
 def describe(engine: Any) -> str:
-    """How an engine is named in messages and reports: backend and host, never a password."""
+    """How an engine is named in messages and reports: backend and host, never a secret (parsed: a password, a
+    secret parameter or a key naming a secret is ``***``, a ``credentials_info`` mapping included)."""
     if engine is None or engine == "duckdb":
         return "duckdb (embedded)"
     if isinstance(engine, ibis.BaseBackend):
@@ -42,25 +46,11 @@ def describe(engine: Any) -> str:
     if isinstance(engine, Mapping):
         if "url" in engine:
             return mask(str(engine["url"]))
-        return ", ".join(
-            f"{k}={mask(str(v))}" for k, v in engine.items() if not any(w in str(k).lower() for w in ("pass", "token"))
-        )
+        shown = mask_setting(engine)
+        return ", ".join(f"{k}={v}" for k, v in shown.items())
     if type(engine).__name__ == "SparkSession":
         return "spark (session passed in)"
     return mask(str(engine))
-
-
-def mask(url: str) -> str:
-    """A URL with its password (and any ${VAR} values) hidden."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<engine url>"
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        url = urlunsplit(parts._replace(netloc=netloc))
-    # Spark Connect carries its secret as a parameter: sc://host:15002/;token=...
-    return re.sub(r"(;token=)[^;]*", r"\1***", url, flags=re.IGNORECASE)
 
 
 def expand(text: str, where: str = "engine") -> str:
@@ -76,7 +66,8 @@ def expand(text: str, where: str = "engine") -> str:
 
 
 def connect(engine: Any = None) -> ibis.BaseBackend:
-    """An Ibis backend for ``engine`` (see the module docstring)."""
+    """An Ibis backend for ``engine`` (see the module docstring). Its secrets are remembered first (see
+    :func:`segworkshop.masking.remember`), and every error it raises is redacted of them."""
     if isinstance(engine, ibis.BaseBackend):
         return engine
     if type(engine).__name__ == "SparkSession":
@@ -84,24 +75,71 @@ def connect(engine: Any = None) -> ibis.BaseBackend:
         return ibis.pyspark.connect(session=engine)
     if engine in (None, "duckdb", {"backend": "duckdb"}):
         return _duckdb()
+    remember(engine)
+    try:
+        return _connect(engine)
+    except SegworkshopError as exc:
+        raise type(exc)(redact(str(exc), engine)) from None
+    except Exception as exc:  # never a traceback that quotes the setting
+        raise DataError(
+            f"cannot connect to the engine at {describe(engine)}: {redact(first_line(exc), engine)}"
+        ) from None
+
+
+def _connect(engine: Any) -> ibis.BaseBackend:
     if isinstance(engine, str):
         engine = {"url": engine}
     if not isinstance(engine, Mapping):
         raise ConfigError(f"`engine` must be a name, a URL or a mapping, found {type(engine).__name__}.")
     if "url" in engine:
-        return _from_url(expand(str(engine["url"])), engine)
+        return _from_url(str(engine["url"]), engine)
     backend = str(engine.get("backend", "")).lower()
     if backend == "duckdb":
         return _duckdb(engine.get("database"), engine.get("memory_limit", MEMORY_LIMIT), engine.get("threads"))
     if backend in ("spark", "pyspark"):
         return _spark(engine)
     if backend in ("postgres", "postgresql"):
-        url = engine.get("url") or "postgres://"
-        return _from_url(expand(url), engine)
+        return _from_url("postgres://", engine)
     raise ConfigError(
         f"`engine.backend` is {backend!r}; tested backends are duckdb, postgres and spark (any Ibis URL also works "
         "with `engine: {url: ...}`)."
     )
+
+
+def postgres_kwargs(url: str) -> dict[str, Any]:
+    """What a ``postgres://`` URL (as written, ``${VAR}`` not yet replaced) gives psycopg: host, port, user,
+    password, database, schema and every query or ``;`` parameter (``?sslmode=require&sslpassword=...``), each
+    percent-decoded as RFC 3986 requires (``p%40ss`` is ``p@ss``). A ``${VAR}``'s value is used as it is (it is
+    the secret itself, never decoded), and the URL is split before it is replaced, so a value with ``/ # ? @`` in
+    it cannot move the host. A password written with those characters unencoded still connects: the userinfo
+    ends at the last ``@`` before the host."""
+    parts = split_url(url)
+    if parts is None:
+        raise ConfigError(f"`engine.url` is {mask(url)!r}; a PostgreSQL URL looks like postgres://user@host:5432/db.")
+    host, port = re.fullmatch(r"(\[[^\]]*\]|[^:]*)(?::(.*))?", parts.host).groups()  # [::1]:5432, db:5432, db
+    path = re.split(r"[;?&#]", parts.tail, maxsplit=1)[0]
+    database, _, schema = path.lstrip("/").partition("/")
+    port_text = _decoded(port or "")
+    if port_text and not port_text.isdigit():
+        raise ConfigError(f"`engine.url` {mask(url)!r} has the port {port_text!r}: write a number (5432).")
+    kwargs: dict[str, Any] = {
+        "host": _decoded(host).strip("[]") or "localhost",
+        "port": int(port_text or 5432),
+        "user": _decoded(parts.user) if parts.user else None,
+        "password": _decoded(parts.password) if parts.password is not None else None,
+        "database": _decoded(database) or None,
+    }
+    if schema:
+        kwargs["schema"] = _decoded(schema)
+    for key, value in parts.params():
+        kwargs[_decoded(key)] = _decoded(value)
+    return kwargs
+
+
+def _decoded(text: str) -> str:
+    """A URL part percent-decoded, with each ``${VAR}`` replaced by its value after decoding (never decoded)."""
+    pieces = re.split(r"(\$\{\w+\})", text)
+    return "".join(expand(p) if i % 2 else unquote(p) for i, p in enumerate(pieces))
 
 
 def duckdb_path(url: str) -> str | None:
@@ -122,34 +160,38 @@ def _require(extra: str) -> None:
             ) from None
 
 
-def _from_url(url: str, options: Mapping) -> ibis.BaseBackend:
-    scheme = urlsplit(url).scheme.lower()
+def _from_url(written: str, options: Mapping) -> ibis.BaseBackend:
+    """Connect to the URL ``written`` (``${VAR}`` not yet replaced: replaced here, after it is parsed)."""
+    scheme = urlsplit(written).scheme.lower() if "://" in written else written.split(":", 1)[0].lower()
     if scheme.startswith("duckdb"):
-        return _duckdb(duckdb_path(url))
+        return _duckdb(duckdb_path(expand(written)))
     if scheme == "sc":
-        return _spark({**options, "remote": url})
+        return _spark({**options, "remote": written})
     extra = EXTRAS.get(scheme.split("+")[0])
     if extra:
         _require(extra)
-    shown = mask(url)
+    shown = mask(written)
     try:
         if extra == "postgres":
             kwargs = {"connect_timeout": int(options.get("connect_timeout", CONNECT_TIMEOUT))}
-            parts = urlsplit(url)
-            return ibis.postgres.connect(
-                host=parts.hostname or "localhost",
-                port=parts.port or 5432,
-                user=parts.username,
-                password=parts.password,
-                database=(parts.path or "/").lstrip("/") or None,
-                **kwargs,
-            )
-        return ibis.connect(url)
+            return ibis.postgres.connect(**{**kwargs, **postgres_kwargs(written)})
+        return ibis.connect(expand(written))
     except ConfigError:
         raise
     except Exception as exc:
-        message = first_line(exc).replace(urlsplit(url).password or "\0", "***")
+        message = redact(first_line(exc), options)
         raise DataError(f"cannot connect to the engine at {shown}: {message}") from None
+
+
+def expand_remote(remote: str) -> str:
+    """A Spark Connect address with its ``${VAR}``\\ s replaced: in the ``;key=value`` parameters each value is
+    percent-encoded (pyspark decodes them, and a token with ``; = /`` would otherwise break the address)."""
+    parts = split_url(remote)
+    if parts is None:
+        return expand(remote)
+    head = expand(remote[: len(remote) - len(parts.tail)])
+    tail = re.sub(r"\$\{(\w+)\}", lambda m: quote(expand(m.group(0)), safe=""), parts.tail)
+    return head + tail
 
 
 def _spark(options: Mapping) -> ibis.BaseBackend:
@@ -160,7 +202,7 @@ def _spark(options: Mapping) -> ibis.BaseBackend:
 
     builder = SparkSession.builder.appName("segworkshop")
     if remote:
-        remote = expand(str(remote))
+        remote = expand_remote(str(remote))
         _reachable(remote, float(options.get("connect_timeout", CONNECT_TIMEOUT)))
         builder = builder.remote(remote)
     else:
@@ -187,7 +229,7 @@ def _spark(options: Mapping) -> ibis.BaseBackend:
             session.sparkContext.setLogLevel(str(options.get("log_level", "ERROR")))
     except Exception as exc:
         hint = "" if remote else _java_hint(exc)
-        message = mask(first_line(exc)).rstrip(".")
+        message = redact(first_line(exc), options).rstrip(".")
         raise DataError(f"cannot start Spark ({describe(options)}): {message}{hint}") from None
     return ibis.pyspark.connect(session=session)
 

@@ -15,14 +15,14 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pyarrow as pa
 import yaml
 
 from .config import load_config
-from .engine import connect, duckdb_path, mask
+from .engine import connect, describe, duckdb_path, mask
 from .errors import ConfigError, DataError, first_line
+from .masking import redact, secret_values
 from .sources import open_table
 
 NAMES = ("events", "users", "accounts")
@@ -104,6 +104,12 @@ def _kept(engine: Any) -> Any:
     options = dict(engine) if isinstance(engine, Mapping) else {"url": str(engine or "duckdb")}
     url = str(options.get("url", ""))
     backend = str(options.get("backend", "")).lower()
+    if secret_values(engine, environ={}):  # parsed: a password, a secret parameter, a key naming a secret
+        raise ConfigError(
+            f"{describe(engine)} holds a password or another secret (a token, a key, credentials) in clear, and upload writes the "
+            "engine into the new workshop.yaml. Export it instead (export PG_PASSWORD=...) and write ${PG_PASSWORD} "
+            "in its place, in single quotes so the shell leaves it alone."
+        )
     gone = "keeps no tables once this command ends: upload into a PostgreSQL (or other warehouse) URL, a DuckDB file "
     if backend in ("spark", "pyspark") and not options.get("remote"):
         raise ConfigError(f"Spark local mode {gone}or a Spark Connect server (sc://host:15002).")
@@ -116,15 +122,6 @@ def _kept(engine: Any) -> Any:
         if backend == "duckdb":
             return {**options, "database": path}
         return f"duckdb://{path}" if isinstance(engine, str) else {**options, "url": f"duckdb://{path}"}
-    for text in (url, str(options.get("remote", ""))):
-        parts = urlsplit(text) if "://" in text else None
-        secret = (parts.password if parts else None) or next(iter(re.findall(r";token=([^;]*)", text, re.I)), None)
-        if secret and "${" not in secret:
-            raise ConfigError(
-                f"{mask(text)} holds a password, and upload writes the engine into the new workshop.yaml. Export "
-                "it instead (export PG_PASSWORD=...) and write ${PG_PASSWORD} in its place, in single quotes so "
-                "the shell leaves it alone."
-            )
     return engine
 
 
@@ -149,7 +146,7 @@ def _copy(table, target, shown: str, schema: str, name: str) -> None:
         for batch in batches:
             target.insert(name, pa.Table.from_batches([batch]), database=schema)
     except Exception as exc:
-        raise DataError(f"cannot create {schema}.{name} in {shown}: {mask(first_line(exc))}") from None
+        raise DataError(f"cannot create {schema}.{name} in {shown}: {redact(first_line(exc))}") from None
 
 
 def _copy_postgres(table, con, shown: str, schema: str, name: str) -> None:
@@ -169,7 +166,7 @@ def _copy_postgres(table, con, shown: str, schema: str, name: str) -> None:
                     pcsv.write_csv(batch, buffer, pcsv.WriteOptions(include_header=False))
                     copy.write(buffer.getvalue())
     except Exception as exc:  # the server's refusal, or a source file that fails while it is being read
-        raise DataError(f"cannot load {schema}.{name} into {shown}: {mask(first_line(exc))}") from None
+        raise DataError(f"cannot load {schema}.{name} into {shown}: {redact(first_line(exc))}") from None
 
 
 def _batches(table, rows: int = 200_000):

@@ -16,6 +16,7 @@ import pandas as pd
 from . import traitrules
 from .errors import DataError, SegworkshopError, did_you_mean, first_line, listing
 from .identity import summarize_identity
+from .masking import redact
 from .nested import nested_paths
 from .presets import PRESETS
 from .profile import event_counts, trait_profile
@@ -310,7 +311,7 @@ def _check_success(ws: Workshop, report: ValidationReport) -> None:
         report.error(str(exc))
         return
     except Exception as exc:  # an engine error while building the unit table: say it plainly
-        raise DataError(f"could not compute success on {report.source}: {first_line(exc)}") from None
+        raise DataError(f"could not compute success on {report.source}: {redact(first_line(exc))}") from None
     report.baseline = {**baseline, "definition": definition.describe()}
     if baseline["units"] == 0 and baseline.get("too_recent"):
         report.error(
