@@ -173,12 +173,13 @@ def session_folder(small_workshop, tmp_path):
     if not ROOM_WORKSHOP:
         return small_workshop.parent
     copy = tmp_path / "session"
-    shutil.copytree(Path(ROOM_WORKSHOP).resolve(), copy, ignore=shutil.ignore_patterns(".segworkshop", "report*"))
+    keep = shutil.ignore_patterns(".segworkshop", "report*", "*.parquet", "*.csv", "*.duckdb")
+    shutil.copytree(Path(ROOM_WORKSHOP).resolve(), copy, ignore=keep)
     yaml = (copy / "workshop.yaml").read_text()
     source = Path(ROOM_WORKSHOP).resolve()
     for name in os.listdir(source):  # data beside the yaml: keep it reachable from the copy
         if name.endswith((".parquet", ".csv", ".duckdb")):
-            yaml = yaml.replace(f"./{name}", str(source / name))
+            yaml = yaml.replace(f": ./{name}\n", f": {source / name}\n").replace(f": {name}\n", f": {source / name}\n")
     (copy / "workshop.yaml").write_text(yaml)
     return copy
 
