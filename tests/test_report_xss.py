@@ -188,15 +188,16 @@ def _text(s: str) -> str:
 def test_payloads_run_nothing_fetch_nothing_and_read_as_text(hostile_report):
     from playwright.sync_api import sync_playwright
 
-    from segworkshop.config import Condition
+    from segworkshop.config import load_config
 
-    _, result = hostile_report
+    yaml, result = hostile_report
     assert result.ok, [(s.notebook, s.error) for s in result.steps if not s.ok]
     out = result.out
     folder_uri = out.as_uri() + "/"
     pages = sorted(out.glob("*.html"))
     assert len(pages) == 9
-    where_text = Condition("coupon", "=", ALL).describe()  # how the readout quotes the where: value
+    where_text = load_config(yaml).success.steps[0].where[0].describe()  # how the pages quote the where: value
+    assert ALL in where_text
     expected = {  # page -> payload texts that must read as text there
         "index.html": [ALL, where_text],
         "02_success.html": [ALL],
