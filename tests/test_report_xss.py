@@ -176,7 +176,9 @@ def hostile_report(tmp_path_factory):
     from segworkshop import report
 
     yaml = _hostile_workshop(tmp_path_factory.mktemp("xss") / "workshop")
-    result = report.run(yaml, yaml.parent / "reports" / "one", jobs=2)
+    # this checkout's notebooks (segworkshop.notebooks may resolve to another tree's in an editable install)
+    books = Path(__file__).resolve().parents[1] / "notebooks"
+    result = report.run(yaml, yaml.parent / "reports" / "one", jobs=2, notebooks=books)
     return yaml, result
 
 
