@@ -338,7 +338,7 @@ def sample_size(baseline, target, mde, lift, alpha, power, weekly_units, share, 
 def run_report(workshop: Path, out: Path | None, only: tuple[str, ...], jobs: int) -> None:
     """Run every step notebook headless and render the HTML report (index.html + a page per step).
 
-    Exit code 1 when a step failed (the rest of the report is still written).
+    Exit code 1 when a step failed or the data could not be read (index.html is still written and says why).
     """
     from .report import run
 
@@ -346,7 +346,10 @@ def run_report(workshop: Path, out: Path | None, only: tuple[str, ...], jobs: in
     click.echo(f"report: {result.out / 'index.html'}")
     if not result.ok:
         failed = ", ".join(s.notebook for s in result.steps if not s.ok)
-        click.echo(f"failed steps: {failed}", err=True)
+        if failed:
+            click.echo(f"failed steps: {failed}", err=True)
+        if result.data_error:
+            click.echo(f"the data could not be analysed: {result.data_error}", err=True)
         sys.exit(1)
 
 

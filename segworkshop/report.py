@@ -2,9 +2,13 @@
 
 * papermill executes a copy of each notebook with the workshop's parameters and ``interactive = False`` (the
   notebooks then read the journal and draw charts as inline SVG);
-* nbconvert's ``basic`` template renders the outputs only (code cells hidden), wrapped in our own page with its
-  CSS inline: no script, no CDN, no font or image fetched from anywhere, so a page opens offline, anywhere;
-* a failing notebook does not stop the others: its page and the index say which step failed and why;
+* nbconvert's ``basic`` template renders the outputs only (code cells hidden); every body (each step's, and the
+  index's) goes through the allow-list of :func:`segworkshop.sanitize.clean_html` (no script, handler, ``<style>``,
+  ``<meta>``, frame, form, or link outside the report survives), then into our own page with its CSS inline (the
+  template carries all of it, including :data:`segworkshop.show.STYLE`'s classes): no CDN, no font or image
+  fetched from anywhere, so a page opens offline, anywhere;
+* a failing notebook does not stop the others: its page and the index say which step failed and why; data the
+  summary cannot read (a missing file, an absent success event) is said in the index too, never a missing index;
 * ``index.html`` puts the readout first, links every step, says when and on what data the report ran, and what
   changed since the previous run: computed by :mod:`segworkshop.changes` (the units whose success window closed
   since the previous run's data end against the units that run judged, baseline and every segment value,
@@ -22,7 +26,6 @@ from __future__ import annotations
 import html
 import json
 import math
-import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -32,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, first_line
+from .sanitize import clean_html
 from .version import __version__
 
 if TYPE_CHECKING:
@@ -54,6 +58,7 @@ svg {max-width: 100%; height: auto}
 .ok {color: #2e7d32} .bad {color: #b8443d} .meta {color: #555; font-size: 14px}
 pre {white-space: pre-wrap}
 .jp-OutputPrompt, .jp-InputPrompt, .prompt, .anchor-link {display: none}
+.sw-table {font-size: 14px} .sw-note {color: #555; font-size: 13px} .sw-warn {color: #8a4b00; font-size: 14px}
 """
 
 
@@ -73,10 +78,11 @@ class RunResult:
     out: Path
     started: str
     steps: list[StepResult] = field(default_factory=list)
+    data_error: str = ""  # why the data could not be summarised (the index says it too), "" when it could
 
     @property
     def ok(self) -> bool:
-        return all(s.ok for s in self.steps)
+        return all(s.ok for s in self.steps) and not self.data_error
 
 
 def step_notebooks(only: Sequence[str] | None = None, folder: Path = NOTEBOOKS) -> list[Path]:
@@ -128,6 +134,7 @@ def run(
     result = RunResult(out=out, started=started.isoformat(timespec="seconds"), steps=steps)
     previous = _previous_summary(out, str(yaml))
     summary, changed = _summary(yaml, result, previous)
+    result.data_error = summary.get("error", "")
     (out / SUMMARY).write_text(json.dumps(summary, indent=1, default=str))
     _write_index(out, config.title, summary, previous, changed, result)
     say(f"wrote {out / 'index.html'}")
@@ -207,8 +214,7 @@ def _render_body(executed: Path) -> str:
         template_name="basic", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
     )
     body, _ = exporter.from_notebook_node(nb)
-    # defence in depth: no script of any kind survives into a shared page
-    return re.sub(r"<script\b[^>]*>.*?</script>", "", body, flags=re.DOTALL | re.IGNORECASE)
+    return body
 
 
 def _is_noise(output: dict) -> bool:
@@ -217,6 +223,9 @@ def _is_noise(output: dict) -> bool:
 
 
 def _page(title: str, body: str, nav: bool) -> str:
+    """The page around ``body``: ``body`` goes through the allow-list here, so nothing reaches a page unsanitized
+    (the head, the CSS and the nav link are ours, added after)."""
+    body = clean_html(body)
     links = '<nav><a href="index.html">← Readout and all steps</a></nav>' if nav else ""
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -237,23 +246,29 @@ def _summary(yaml: Path, result: RunResult, previous: dict[str, Any] | None) -> 
     from .session import Session
     from .sources import describe_source
 
-    session = Session(yaml)
-    ws = session.workshop
     summary: dict[str, Any] = {
         "workshop": str(yaml),
-        "title": session.config.title,
+        "title": "",
         "started": result.started,
         "version": __version__,
-        "data": describe_source(session.config.data.events, session.config.base_dir),
-        "engine": describe_engine(session.config.engine),  # never a password
-        "success": session.config.success.describe(),
+        "data": "?",
+        "engine": "?",
+        "success": "?",
         "steps": [asdict(s) for s in result.steps],
     }
     changed = None
     try:
+        # each of these reads the config, the journal or the data: whatever breaks, the index still renders and
+        # says why (the README's promise), and the steps' pages say where
+        session = Session(yaml)
+        summary["title"] = session.config.title
+        summary["data"] = describe_source(session.config.data.events, session.config.base_dir)
+        summary["engine"] = describe_engine(session.config.engine)  # never a password
+        summary["success"] = session.config.success.describe()
+        ws = session.workshop
         summary.update(record(ws))
-    except Exception as exc:  # the data itself is broken: the steps' pages say why; the index still renders
-        summary["error"] = first_line(str(exc))
+    except Exception as exc:  # the data itself is broken
+        summary["error"] = first_line(exc)
         return summary, None
     try:
         changed = since(ws, previous)

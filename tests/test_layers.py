@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "segworkshop"
 
 LAYERS = [
-    ("base", {"errors", "worksheet", "version", "masking", "engine", "stats"}),
+    ("base", {"errors", "worksheet", "version", "masking", "sanitize", "engine", "stats"}),
     ("reading", {"config", "identity", "presets", "delivered", "nested", "timeparse", "traitrules"}),
     ("sources", {"sources"}),
     ("units", {"unit_table", "population", "segments", "workshop", "profile"}),
