@@ -53,6 +53,7 @@ class MappedEvents:
     links: ir.Table | None = None  # anonymous id -> known id (identity.py), when stitching
     identity: str | None = None  # the identity rule in words, for messages
     json_columns: list[str] = field(default_factory=list)  # text columns holding JSON objects (nested.py)
+    exported_id: ir.Value | None = None  # the user id as exported (over raw), before NO_ID and stitching
 
     def with_columns(self, extra: Mapping[str, ir.Value] | None = None) -> ir.Table:
         """The canonical events with ``extra`` columns (expressions over ``raw``) added."""
@@ -467,6 +468,7 @@ def map_events(raw: ir.Table, data: DataConfig, label: str) -> MappedEvents:
                 _missing_column_message(name, spec, raw.columns, label, data.preset)
                 + f" ({sources[name]!r} is a key that none of the first {SAMPLE_ROWS:,} rows has.)"
             )
+    _check_one_column_per_field(sources, raw, columns, label)
     unit = data.time_unit
     if unit == "auto" and data.preset and "time_unit" not in data.columns:
         unit = PRESETS[data.preset].time_unit
@@ -477,6 +479,8 @@ def map_events(raw: ir.Table, data: DataConfig, label: str) -> MappedEvents:
             f"{label}: column {sources['timestamp']!r} is of type {exprs['timestamp'].type()}, which is not a time. "
             "Map `data.columns.timestamp` to a timestamp, date, ISO 8601 text or epoch-number column."
         ) from None
+    if unit != "auto":
+        _check_epoch_scale(raw, exprs["timestamp"], timestamp, unit, sources["timestamp"], label)
     selected: dict[str, ir.Value] = {
         "user_id": _as_id(exprs["user_id"]),
         "event": exprs["event"].cast("string"),
@@ -531,6 +535,7 @@ def map_events(raw: ir.Table, data: DataConfig, label: str) -> MappedEvents:
         calls=calls,
         call_type=call if calls is not None else None,
         json_columns=json_columns,
+        exported_id=exprs["user_id"],
     )
     if hidden:
         mapped.pairs = raw.select(**hidden, timestamp=timestamp)
@@ -538,6 +543,90 @@ def map_events(raw: ir.Table, data: DataConfig, label: str) -> MappedEvents:
         mapped.identity = sources["identity"]
     mapped.table = mapped.with_columns()
     return mapped
+
+
+def _check_one_column_per_field(
+    sources: Mapping[str, str], raw: ir.Table, columns: Mapping[str, Any], label: str
+) -> None:
+    """Two canonical fields read from one column (``user_id`` and ``event`` both from ``what``: every event
+    name becomes a user) is a mapping error, never data."""
+    by_column: dict[str, list[str]] = {}
+    for name, spec in sources.items():
+        if name in (*REQUIRED, *OPTIONAL):
+            found = column_named(raw.columns, spec) or spec
+            by_column.setdefault(found, []).append(name)
+    for column, names in by_column.items():
+        if len(names) > 1:
+            fields = " and ".join(f"`{n}`" for n in names)
+            raise ConfigError(
+                f"{label}: the fields {fields} are both read from the column {column!r}, so one of them is wrong "
+                f"(e.g. event names would become user ids). Fix: map each to its own column in workshop.yaml, e.g. "
+                f"`data.columns: {{{', '.join(f'{n}: <column>' for n in names)}}}`; the columns are: "
+                f"{listing(raw.columns)}."
+            )
+
+
+# an epoch read with the given unit must land in a plausible span for product events
+_PLAUSIBLE = ("1971-01-01", "2200-01-01")
+_PER_SECOND = {"s": 1, "ms": 1e3, "us": 1e6, "ns": 1e9}
+
+
+def _check_epoch_scale(raw: ir.Table, value: ir.Value, parsed: ir.Value, unit: str, source: str, label: str) -> None:
+    """``data.time_unit`` (or the preset's) given for epoch numbers of another scale puts every event in
+    January 1970 (``ns`` on seconds) or past year 9999: refused, with the unit that fits. One aggregate over
+    the first rows (as :func:`_empty_in_sample`): an export has one scale."""
+    dtype = value.type()
+    if not (dtype.is_numeric() or dtype.is_string()) or dtype.is_boolean():
+        return
+    sample = raw.limit(SAMPLE_ROWS)
+    swap = {raw.op(): sample.op()}
+    number = value.op().replace(swap).to_expr()
+    number = number.strip().try_cast("float64") if dtype.is_string() else number.cast("float64")
+    stamp = parsed.op().replace(swap).to_expr()
+    epoch = number.notnull() & ~number.isnan()  # rows that are epoch numbers (not ISO text)
+    row = (
+        sample.select(n=number, t=stamp, e=epoch)
+        .filter(lambda t: t.e)
+        .aggregate(
+            rows=lambda t: t.count(),
+            low=lambda t: t.n.min(),
+            high=lambda t: t.n.max(),
+            first=lambda t: t.t.min(),
+            last=lambda t: t.t.max(),
+        )
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
+    if not row["rows"]:
+        return
+    import datetime as _dt
+
+    lo, hi = (_dt.datetime.fromisoformat(x) for x in _PLAUSIBLE)
+    first, last = row["first"], row["last"]
+    if first is not None and first >= lo and last < hi:
+        return  # at least the read times are plausible
+    if first is not None and not (last < lo or first >= hi):
+        return  # partly plausible: a mixed column, which validate's counts show
+    seen = f"{first:%Y-%m-%d} to {last:%Y-%m-%d}" if first is not None else "no readable time at all"
+    middle = abs(row["high"]) if abs(row["high"]) >= abs(row["low"]) else abs(row["low"])
+    fits = [u for u, per in _PER_SECOND.items() if lo.timestamp() <= middle / per < hi.timestamp()]
+    fix = (
+        f"set `data.time_unit: {fits[0]}` (the unit that puts these numbers in {_year(middle / _PER_SECOND[fits[0]])})"
+        if fits
+        else "check that the column holds epoch times (and map `data.columns.timestamp` to the right one)"
+    )
+    raise DataError(
+        f"{label}: column {source!r} read as epoch {_UNIT_WORDS[unit]} (`time_unit: {unit}`) gives times from "
+        f"{seen}, not the span of real events (numbers {row['low']:.0f} to {row['high']:.0f}). Fix: {fix}, or "
+        "`data.time_unit: auto` to read each number by its magnitude."
+    )
+
+
+_UNIT_WORDS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
+
+
+def _year(seconds: float) -> int:
+    return 1970 + int(seconds // 31_556_952)
 
 
 def identity_rule(data: DataConfig) -> IdentityRule | None:
@@ -720,17 +809,37 @@ def check_one_row_per_key(table: ir.Table, key: str, label: str, config_key: str
     )
 
 
+# what an export writes for "no id": blank (spaces, NBSP, zero-width and other invisible characters) or a
+# placeholder word (any case); such ids are missing, as a null is, on every engine and everywhere ids are read
+SPACES = " \t\n\r\f\v\u00a0\u1680\u2000-\u200d\u2028\u2029\u202f\u205f\u2060\u3000\ufeff"
+NO_ID = ("", "null", "none", "nan", "nil", "undefined", "n/a", "(null)", "<null>")
+
+
+def id_text(expr: ir.StringValue) -> ir.StringValue:
+    """Text without the spaces and invisible characters around it (one regular expression: every engine)."""
+    return expr.re_replace(f"^[{SPACES}]+|[{SPACES}]+$", "")
+
+
+def missing_id(expr: ir.StringValue) -> ir.BooleanValue:
+    """Whether a text id is missing: null, blank, or a placeholder such as NULL / None / NaN (see ``NO_ID``)."""
+    return expr.isnull() | id_text(expr).lower().isin(list(NO_ID))
+
+
 def _as_id(expr: ir.Value) -> ir.Value:
     """Ids are compared as text, so that a users table with integer ids joins events with string ids.
 
-    Whole floats (pandas' integer ids with a gap) are written without a decimal point: 1.0 is "1".
+    Whole floats (pandas' integer ids with a gap) are written without a decimal point: 1.0 is "1". Text that
+    says "no id" (blank, NBSP, zero-width space, ``NULL``, ``None``, ``NaN``…: ``NO_ID``) becomes null, so that
+    such events are left out everywhere (unit table, identity links, users join), as validate says they are.
     """
     dtype = expr.type()
     if dtype.is_string():
-        return expr
+        return ibis.ifelse(missing_id(expr), ibis.null("string"), expr)
     if dtype.is_floating():
         whole = expr.notnull() & (expr == expr.floor()) & (expr.abs() < 9e15)
-        return ibis.ifelse(whole, expr.floor().cast("int64").cast("string"), expr.cast("string"))
+        real = expr.notnull() & ~expr.isnan() & ~expr.isinf()
+        text = ibis.ifelse(whole, expr.floor().cast("int64").cast("string"), expr.cast("string"))
+        return ibis.ifelse(real, text, ibis.null("string"))
     return expr.cast("string")
 
 
