@@ -19,6 +19,7 @@ from .identity import summarize_identity
 from .nested import nested_paths
 from .presets import PRESETS
 from .profile import event_counts, trait_profile
+from .segments import segment_problems
 from .workshop import Workshop
 
 BAD_TIME_SHARE = 0.01  # more than 1% of rows with unreadable times: the mapping is wrong, not the odd row
@@ -230,6 +231,8 @@ def validate(ws: Workshop) -> ValidationReport:
     if preset is not None and preset.no_traits and not any(map(traitrules.fit, report.traits.verdict)):
         report.warn(preset.no_traits)
     _check_success(ws, report)
+    for problem in segment_problems(ws, ws.config.segments):  # what the session would refuse, said now
+        report.error(problem)
     return report
 
 
