@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import ibis
 import ibis.expr.types as ir
 
-from .config import Step, _is_days, _parse_where
+from .config import MAX_DAYS, Step, _is_days, _parse_where
 from .errors import ConfigError, DataError, did_you_mean, listing
 from .population import DEFAULT_BEHAVIOUR_DAYS, LEFT_OUT, check_landmark, data_end, mature_condition
 from .unit_table import days_interval, present, step_condition
@@ -231,6 +231,8 @@ def _days(value: Any, key: str) -> float | None:
         return None
     if not _is_days(value):
         raise ConfigError(f"`{key}` must be a number of days ≥ 0, found {value!r}.")
+    if value > MAX_DAYS:
+        raise ConfigError(f"`{key}` is {value:g} days, more than {MAX_DAYS:,} (100 years); use a window such as 7.")
     return float(value)
 
 

@@ -104,8 +104,8 @@ def open_table(con: ibis.BaseBackend, spec: Any, base_dir: Path, key: str) -> ir
         return spec
     if isinstance(spec, (str, Path)):
         return _open_files(con, spec, base_dir, key)
-    if isinstance(spec, Mapping) and "path" in spec:  # {path: FILE, columns: {...}}: files with their own mapping
-        return _open_files(con, spec["path"], base_dir, key)
+    if isinstance(spec, Mapping) and "path" in spec:  # {path: FILE, columns: {...}, csv: {...}}
+        return _open_files(con, spec["path"], base_dir, key, spec.get("csv"))
     if isinstance(spec, Mapping) and isinstance(spec.get("table"), str) and any(c in spec["table"] for c in "*?["):
         return _open_table_shards(con, spec, base_dir, key)
     if isinstance(spec, Mapping):
@@ -175,8 +175,14 @@ def _resolve_path(spec: str | Path, base_dir: Path) -> Path:
     return path if path.is_absolute() else base_dir / path
 
 
-def _open_files(con: ibis.BaseBackend, spec: str | Path, base_dir: Path, key: str) -> ir.Table:
-    """Files as delivered (see :mod:`segworkshop.delivered`): one file, a glob or a folder, of one kind."""
+def _open_files(
+    con: ibis.BaseBackend, spec: str | Path, base_dir: Path, key: str, csv: Mapping[str, Any] | None = None
+) -> ir.Table:
+    """Files as delivered (see :mod:`segworkshop.delivered`): one file, a glob or a folder, of one kind.
+
+    ``csv``: options for the engine's CSV reader, from ``{path: FILE, csv: {ignore_errors: true}}`` (see
+    ``config.CSV_OPTIONS``); with ``ignore_errors`` the rows skipped are counted and said (a warning).
+    """
     path = _resolve_path(spec, base_dir)
     text = str(path)
     cache = delivered.Cache(base_dir, key)
@@ -223,6 +229,12 @@ def _open_files(con: ibis.BaseBackend, spec: str | Path, base_dir: Path, key: st
     delivered.skipped_warning(key, where, found)
     files = found.files
     several = len(files) > 1
+    empty = [f for f in files if "://" not in str(f) and Path(f).is_file() and Path(f).stat().st_size == 0]
+    if empty and len(empty) == len(files):
+        raise DataError(
+            f"{key}: {where if several else files[0]} is empty (0 bytes): there is nothing to read. Export the "
+            "data again (a failed or interrupted export leaves an empty file), or point it at the right file."
+        )
     if con.name == "duckdb":
         target: Any = files
         options: dict[str, Any] = {"union_by_name": True} if several else {}
@@ -237,6 +249,9 @@ def _open_files(con: ibis.BaseBackend, spec: str | Path, base_dir: Path, key: st
             target = files
         else:  # ibis reads Parquet from one path: a folder of exactly these files (linked, under plain names)
             target = delivered.link_folder(files, cache)
+    csv_options = dict(csv or {})
+    if found.kind == "csv":
+        options.update(csv_options)
     try:
         if found.kind == "parquet":
             table = con.read_parquet(target, **options)
@@ -244,9 +259,114 @@ def _open_files(con: ibis.BaseBackend, spec: str | Path, base_dir: Path, key: st
             table = con.read_csv(target, **options)
         else:
             table = con.read_json(target, **options)
-    except Exception as exc:  # the engine's own reader error: say which file and what it said
-        raise DataError(f"{key}: could not read {path} as {found.kind}: {first_line(exc, limit=None)}") from None
+    except Exception as exc:  # the engine's own reader error: say which file, what it said and the fix
+        raise DataError(reader_error(key, path, found.kind, exc, csv_options)) from None
+    if found.kind == "csv":
+        _check_csv_layout(table, key, path, csv_options)
+        _check_has_rows(table, key, path)
+        if csv_options.get("ignore_errors") and con.name == "duckdb":
+            _count_skipped_rows(con, files, options, key, path)
     return table
+
+
+def reader_error(key: str, path: Path, kind: str, exc: Exception, csv: Mapping[str, Any] | None = None) -> str:
+    """The engine's reader error as one message: the file, the line it names, the engine's cause (``not utf-8
+    encoded``, ``maximum line size exceeded``) and a fix the kit can pass on (``csv:`` options), never a
+    suggestion of options that the kit has no way to set."""
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    head = lines[0] if lines else type(exc).__name__
+    skip = ("original line", "possible solution", "file =", "line ", "  ")
+    lines = [ln for ln in lines if set(ln) - set("^~ ")]  # not the caret line under a quoted expression
+    causes = [
+        ln
+        for ln in lines[1:]
+        if not ln.lower().startswith(skip) and " = " not in ln and not ln.lower().startswith("csv error")
+    ][:2]
+    text = " ".join([head.rstrip("."), *causes])[:600]
+    message = f"{key}: could not read {path} as {kind}: {text}."
+    if kind != "csv":
+        return message
+    low = str(exc).lower()
+    fixes = []
+    if "utf-8" in low or "unicode" in low:
+        fixes.append("save the file as UTF-8, or name its encoding: `csv: {encoding: latin-1}` (or utf-16)")
+    if "maximum line size" in low or "max_line_size" in low:
+        fixes.append("allow longer lines: `csv: {max_line_size: 100000000}`")
+    fixes.append(
+        "repair the row it names, or skip the rows the reader cannot parse: `csv: {ignore_errors: true}` "
+        "(the rows skipped are counted and reported)"
+    )
+    where = f"`data.events: {{path: {_yaml_text(path.name)}, csv: {{…}}}}`" if key == "data.events" else f"`{key}`"
+    done = f" (options in use: {dict(csv)})" if csv else ""
+    return f"{message} Fix: {'; or '.join(fixes)}, written in workshop.yaml as {where}{done}."
+
+
+def _check_csv_layout(table: ir.Table, key: str, path: Path, csv: Mapping[str, Any]) -> None:
+    """A CSV read as one column whose name holds delimiters: the reader could not work out the layout (a row
+    with more fields than the others throws its detection off), and every column would be missing."""
+    if len(table.columns) != 1 or "delim" in csv:
+        return
+    name = table.columns[0]
+    delimiter = next((d for d in (",", ";", "\t", "|") if d in name), None)
+    if delimiter is None:
+        return
+    raise DataError(
+        f"{key}: {path} was read as a single column named {name[:80]!r}: the CSV reader could not work out its "
+        f"layout, most likely because some rows have more (or fewer) fields than the header. Fix: repair those "
+        f"rows, or skip them: `{key}: {{path: {_yaml_text(path.name)}, csv: {{delim: {json.dumps(delimiter)}, "
+        "ignore_errors: true}}` (the rows skipped are counted and reported)."
+    )
+
+
+def _check_has_rows(table: ir.Table, key: str, path: Path) -> None:
+    """A CSV with a header and no rows says so (one row fetched at most)."""
+    if int(table.limit(1).count().to_pyarrow().as_py()) == 0:
+        raise DataError(
+            f"{key}: {path} has a header ({listing(table.columns, 8)}) but no rows: there are no events to read. "
+            "Export a period with activity, or point it at the right file."
+        )
+
+
+class SkippedRowsWarning(UserWarning):
+    """Rows of a CSV file the reader could not parse, left out because ``csv: {ignore_errors: true}`` says so."""
+
+
+def _count_skipped_rows(con: ibis.BaseBackend, files: Any, options: Mapping[str, Any], key: str, path: Path) -> int:
+    """How many rows ``ignore_errors`` skipped (DuckDB's rejects table; one scan at open), said as a warning."""
+    import warnings
+
+    listed = [files] if isinstance(files, (str, Path)) else list(files)
+    name = "sw_rejects_" + hashlib.sha1(repr((listed, sorted(options.items()))).encode()).hexdigest()[:12]
+    settings = ", ".join(f"{k} = {_sql_value(v)}" for k, v in options.items() if k != "ignore_errors")
+    paths = "[" + ", ".join(f"'{_sql_text(Path(f))}'" for f in listed) + "]"
+    try:
+        con.raw_sql(
+            f"SELECT count(*) FROM read_csv({paths}{', ' + settings if settings else ''}, store_rejects = true, "
+            f"rejects_table = '{name}', rejects_scan = '{name}_scan')"
+        ).fetchall()
+        rows = con.raw_sql(f"SELECT count(*), min(line), any_value(error_type) FROM {name}").fetchall()[0]
+    except Exception:  # an engine without rejects tables: the rows are skipped all the same
+        return 0
+    skipped = int(rows[0] or 0)
+    if skipped:
+        message = (
+            f"{key}: {skipped:,} row(s) of {path} could not be parsed and were skipped (`csv: {{ignore_errors: "
+            f"true}}`), the first at line {rows[1]} ({str(rows[2]).lower()}). Every count leaves them out."
+        )
+        SKIPPED_ROWS[str(path)] = message
+        warnings.warn(message, SkippedRowsWarning, stacklevel=4)
+    return skipped
+
+
+SKIPPED_ROWS: dict[str, str] = {}  # file -> what ignore_errors skipped there (validate repeats it as a finding)
+
+
+def _sql_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _open_engine_table(con: ibis.BaseBackend, spec: Mapping, base_dir: Path, key: str) -> ir.Table:

@@ -157,6 +157,10 @@ def validate(ws: Workshop) -> ValidationReport:
     mapped = ws.mapped
     report = ValidationReport(source=mapped.label, unit=ws.unit)
     events = mapped.table
+    from .sources import SKIPPED_ROWS
+
+    if mapped.label in SKIPPED_ROWS:
+        report.warn(SKIPPED_ROWS[mapped.label])
     _basic_counts(report, events, mapped.times, mapped)
     if report.rows == 0:
         report.error(f"{mapped.label} has no rows. Export a period with activity, or check the path / filter.")
