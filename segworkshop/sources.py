@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 from . import delivered
@@ -261,12 +262,25 @@ def _open_files(
             table = con.read_json(target, **options)
     except Exception as exc:  # the engine's own reader error: say which file, what it said and the fix
         raise DataError(reader_error(key, path, found.kind, exc, csv_options)) from None
+    table = known_times(table)
     if found.kind == "csv":
         _check_csv_layout(table, key, path, csv_options)
         _check_has_rows(table, key, path)
         if csv_options.get("ignore_errors") and con.name == "duckdb":
             _count_skipped_rows(con, files, options, key, path)
     return table
+
+
+def known_times(table: ir.Table) -> ir.Table:
+    """Times of a type Ibis does not know read as timestamps with a zone: DuckDB's ``TIMESTAMP_NS WITH TIME
+    ZONE``, what pandas writes to Parquet by default for a ``datetime64[ns, UTC]`` column (to the microsecond,
+    as every time here)."""
+    unknown = [
+        c for c, t in table.schema().items() if t.is_unknown() and "TIMESTAMP" in repr(t).upper().replace("_", "")
+    ]
+    if not unknown:
+        return table
+    return table.mutate(**{c: table[c].cast(dt.Timestamp(timezone="UTC")) for c in unknown})
 
 
 def reader_error(key: str, path: Path, kind: str, exc: Exception, csv: Mapping[str, Any] | None = None) -> str:
@@ -601,6 +615,7 @@ def map_events(raw: ir.Table, data: DataConfig, label: str) -> MappedEvents:
         ) from None
     if unit != "auto":
         _check_epoch_scale(raw, exprs["timestamp"], timestamp, unit, sources["timestamp"], label)
+    timestamp = plausible(timestamp)
     selected: dict[str, ir.Value] = {
         "user_id": _as_id(exprs["user_id"]),
         "event": exprs["event"].cast("string"),
@@ -684,6 +699,17 @@ def _check_one_column_per_field(
                 f"`data.columns: {{{', '.join(f'{n}: <column>' for n in names)}}}`; the columns are: "
                 f"{listing(raw.columns)}."
             )
+
+
+EVENT_YEARS = (1900, 2200)  # an event time outside these years is a broken value (9999-12-31, year 0), not data
+
+
+def plausible(timestamp: ir.TimestampValue) -> ir.TimestampValue:
+    """An event time, or null when it lies outside EVENT_YEARS: such a row counts as a time that does not
+    parse (validate shows it), instead of moving the data's end to year 9999 or failing to print year 0."""
+    low = ibis.timestamp(f"{EVENT_YEARS[0]}-01-01 00:00:00")
+    high = ibis.timestamp(f"{EVENT_YEARS[1]}-01-01 00:00:00")
+    return ibis.ifelse((timestamp >= low) & (timestamp < high), timestamp, ibis.null("timestamp"))
 
 
 # an epoch read with the given unit must land in a plausible span for product events

@@ -179,7 +179,8 @@ def validate(ws: Workshop) -> ValidationReport:
         message = (
             f"{report.bad_timestamps:,} rows ({share:.1%}) have a time that does not parse (column "
             f"{mapped.sources['timestamp']!r}, e.g. {', '.join(repr(x) for x in report.bad_timestamp_examples)}). "
-            "Fix: export ISO 8601 times or epoch numbers, or set `data.time_unit` if epoch numbers are misread."
+            "Fix: export ISO 8601 times or epoch numbers, or set `data.time_unit` if epoch numbers are misread "
+            "(times before 1900 or from 2200 on, such as 9999-12-31, count as unreadable: no event happened then)."
         )
         if share > BAD_TIME_SHARE:
             report.error(message)
