@@ -25,7 +25,7 @@ import pandas as pd
 from . import stats
 from .errors import DataError, did_you_mean, listing
 from .population import LEFT_OUT, Population, data_end, landmark_sentence, period_judged, population, require_window
-from .segments import MISSING, NO, YES, Segment, parse_segment, parse_segments, segment_table
+from .segments import MISSING, NO, YES, Segment, parse_segment, parse_segments, refuse_id_like, segment_table
 from .worksheet import ID_LIKE_SHARE, ID_LIKE_VALUES, MAX_SEGMENT_VALUES, RELIABLE_UNITS
 
 if TYPE_CHECKING:
@@ -185,9 +185,12 @@ def compare(
     require_window(ws, "compare")
     stats.warm_up()
     segments = resolve_segments(ws, by)
+    refuse_id_like(ws, segments)
+    require_success_events(ws, "compare")
     pop = population(ws)
     if pop.mature == 0:
         raise DataError(_no_units(pop))
+    require_outcomes(ws, pop, "compare")
     table = segment_table(ws, segments)
     names = [s.name for s in segments]
     counts = count_segments(table, names, strata and len(names) > 1)
@@ -219,6 +222,38 @@ def compare(
         alpha=alpha,
         counts=counts,
     )
+
+
+def require_success_events(ws: Workshop, what: str) -> None:
+    """Refuse (as validate does) a success definition whose events never occur: every rate would be 0 and
+    every comparison empty, reported as if it were a finding. One aggregate over the events."""
+    definition = ws.config.success
+    steps = [*definition.steps, *([definition.start] if definition.start else [])]
+    wanted = list(dict.fromkeys(s.event for s in steps))
+    events = ws.mapped.table
+    found = set(events.filter(events.event.isin(wanted)).select("event").distinct().to_pandas()["event"])
+    missing = [name for name in wanted if name not in found]
+    if not missing:
+        return
+    common = events.group_by("event").aggregate(n=events.count()).order_by(ibis.desc("n")).limit(200)
+    known = [str(e) for e in common.to_pandas()["event"].dropna()]
+    name = missing[0]
+    raise DataError(
+        f"{what}: the success definition uses event {name!r}, which never occurs in {ws.mapped.label}, so no unit "
+        f"could succeed and every rate would be 0.{did_you_mean(name, known)} The most common events are: "
+        f"{listing(known[:10])}. Fix `success:` in workshop.yaml (`segworkshop validate` lists every event)."
+    )
+
+
+def require_outcomes(ws: Workshop, pop: Population, what: str) -> None:
+    """Refuse a comparison with nothing to compare: no unit succeeds (every lift would be 0/0), or every one."""
+    if pop.successes == 0:
+        raise DataError(
+            f"{what}: no {pop.unit} succeeds under `{ws.config.success.describe()}` (0 of {pop.mature:,}): "
+            "every rate is 0 and a lift would be 0/0, so there is nothing to compare. The events occur but never "
+            "as defined: widen `success.within_days`, check the step order and the `where:` filters "
+            "(`segworkshop validate` shows the baseline)."
+        )
 
 
 def _no_units(pop: Population) -> str:

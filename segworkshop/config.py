@@ -25,6 +25,7 @@ TIME_UNITS = ("auto", "s", "ms", "us", "ns")
 CANONICAL = ("user_id", "event", "timestamp", "session_id", "account_id")
 OPERATORS = ("==", "!=", ">", ">=", "<", "<=", "in", "not_in")
 FIRST_EVENT = "first_event"
+MAX_DAYS = 36_525  # a window (in days) beyond 100 years is a typo, and past what a time interval holds
 
 TOP_KEYS = ("title", "data", "unit", "success", "segments", "privacy", "engine", "participants")
 DATA_KEYS = ("events", "users", "accounts", "preset", "columns", "time_unit", "observed_until", "identity", "time_zone")
@@ -139,14 +140,74 @@ def load_config(path: str | Path) -> WorkshopConfig:
             "events file), "
             "or pass the path of an existing workshop.yaml."
         )
+    data = path.read_bytes()
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at line {line}): workshop.yaml must be plain "
+            "UTF-8 text. Fix: save it as UTF-8 in your editor, or remove what was pasted or copied in binary "
+            "there (`segworkshop init` drafts a clean one)."
+        ) from None
+    if len(text) > MAX_CONFIG_CHARS:
+        raise ConfigError(
+            f"{path}: {len(text):,} characters; a workshop.yaml is a page of settings (at most "
+            f"{MAX_CONFIG_CHARS:,}). Point it at the data instead of pasting data into it."
+        )
+    try:
+        raw = bounded_load(text)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{path}: not valid YAML{where}: {problem}. Check the indentation and quoting.") from None
     return parse_config(raw, path=path.resolve())
+
+
+MAX_CONFIG_CHARS = 1_000_000
+MAX_CONFIG_NODES = 100_000  # values a workshop.yaml may expand to, aliases counted each time they are used
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """The safe loader, counting the values the document expands to: an alias counts as often as it is used,
+    so that a billion-laughs file (anchors of anchors) is refused after composing, before it is built."""
+
+
+def bounded_load(text: str) -> Any:
+    """``yaml.safe_load`` that refuses (ConfigError) a document expanding to more than MAX_CONFIG_NODES values."""
+    loader = _BoundedLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        sizes: dict[int, int] = {}
+
+        def size(n: yaml.Node) -> int:  # the expanded size, each shared node computed once
+            if id(n) in sizes:
+                return sizes[id(n)]
+            sizes[id(n)] = MAX_CONFIG_NODES + 1  # a cycle (a recursive alias) is unbounded
+            if isinstance(n, yaml.SequenceNode):
+                total = 1 + sum(size(c) for c in n.value)
+            elif isinstance(n, yaml.MappingNode):
+                total = 1 + sum(size(k) + size(v) for k, v in n.value)
+            else:
+                total = 1
+            sizes[id(n)] = min(total, 10 * MAX_CONFIG_NODES)
+            return sizes[id(n)]
+
+        expanded = size(node)
+        if expanded > MAX_CONFIG_NODES:
+            raise ConfigError(
+                f"the file expands to more than {MAX_CONFIG_NODES:,} values (YAML anchors and aliases, `&a` / "
+                "`*a`, repeated inside each other): refused before it is built. A workshop.yaml needs no "
+                "aliases: write the values out."
+            )
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def parse_config(raw: Any, path: Path | None = None) -> WorkshopConfig:
@@ -177,10 +238,44 @@ def parse_config(raw: Any, path: Path | None = None) -> WorkshopConfig:
         success=parse_success(raw["success"], where),
         segments=tuple(segments),
         privacy_min_units=_parse_privacy(raw.get("privacy"), where),
-        engine=raw.get("engine"),
+        engine=_check_engine(raw.get("engine"), where),
         participants=tuple(str(p) for p in participants),
         path=path,
     )
+
+
+def _check_engine(engine: Any, where: str) -> Any:
+    """What can be checked of ``engine:`` without connecting: ``threads`` a whole number ≥ 1 (it is written
+    into the engine's settings), a DuckDB file's folder exists (DuckDB creates the file, not the folders)."""
+    if not isinstance(engine, Mapping):
+        if isinstance(engine, str) and engine.startswith("duckdb://"):
+            _check_duckdb_path(engine.split("://", 1)[1].split("?", 1)[0], "engine", where)
+        return engine
+    threads = engine.get("threads")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise ConfigError(
+            f"{where}`engine.threads` must be a whole number ≥ 1 (the threads DuckDB may use), found {threads!r}. "
+            "Fix: e.g. `engine: {backend: duckdb, threads: 2}`, or leave it out (all cores)."
+        )
+    for key in ("database", "path"):
+        if isinstance(engine.get(key), str):
+            _check_duckdb_path(engine[key], f"engine.{key}", where)
+    url = engine.get("url")
+    if isinstance(url, str) and url.startswith("duckdb://"):
+        _check_duckdb_path(url.split("://", 1)[1].split("?", 1)[0], "engine.url", where)
+    return engine
+
+
+def _check_duckdb_path(text: str, key: str, where: str) -> None:
+    if not text or text == ":memory:" or "$" in text:
+        return
+    folder = Path(text).expanduser().parent
+    if not folder.is_dir():
+        raise ConfigError(
+            f"{where}`{key}` is {text!r}, but the folder {folder.resolve()} does not exist (DuckDB creates the "
+            "database file, not its folders). Fix: create the folder, or give a path in an existing one "
+            "(relative paths are from where segworkshop runs)."
+        )
 
 
 def parse_data(raw: Any, where: str = "") -> DataConfig:
@@ -191,6 +286,15 @@ def parse_data(raw: Any, where: str = "") -> DataConfig:
     _unknown_keys(raw, DATA_KEYS, "data.", where)
     if raw.get("events") is None:
         raise ConfigError(f"{where}`data.events` is missing: give the path of the events file, glob or folder.")
+    events = raw["events"]
+    if isinstance(events, Mapping) and "path" in events:
+        extra = set(events) - {"path", "csv"}
+        if extra:
+            raise ConfigError(
+                f"{where}`data.events` has unknown keys {sorted(extra)}; files take "
+                "`{path: FILE, csv: {ignore_errors: true}}` (the column mapping is `data.columns`)."
+            )
+        _check_csv_options(events, "data.events", where)
     preset = raw.get("preset")
     if preset is not None:
         from .presets import PRESETS
@@ -253,12 +357,51 @@ def _parse_zone(raw: Any, where: str) -> str:
     return raw
 
 
+# options of the CSV reader a source may set (`{path: events.csv, csv: {ignore_errors: true}}`), with their types
+CSV_OPTIONS: dict[str, tuple[type, ...]] = {
+    "ignore_errors": (bool,),
+    "encoding": (str,),
+    "max_line_size": (int,),
+    "delim": (str,),
+    "quote": (str,),
+    "escape": (str,),
+    "header": (bool,),
+    "null_padding": (bool,),
+    "strict_mode": (bool,),
+    "sample_size": (int,),
+    "all_varchar": (bool,),
+    "skip": (int,),
+    "nullstr": (str,),
+}
+
+
+def _check_csv_options(spec: Any, key: str, where: str) -> None:
+    if not isinstance(spec, Mapping) or "csv" not in spec:
+        return
+    options = spec["csv"]
+    if not isinstance(options, Mapping):
+        raise ConfigError(f"{where}`{key}.csv` maps CSV reader options, e.g. `csv: {{ignore_errors: true}}`.")
+    for name, value in options.items():
+        types = CSV_OPTIONS.get(str(name))
+        if types is None:
+            raise ConfigError(
+                f"{where}`{key}.csv.{name}`: not a CSV option segworkshop passes on; use one of "
+                f"{', '.join(CSV_OPTIONS)}.{did_you_mean(str(name), CSV_OPTIONS)}"
+            )
+        if not isinstance(value, types) or (types == (int,) and (isinstance(value, bool) or value < 0)):
+            raise ConfigError(
+                f"{where}`{key}.csv.{name}` must be {'true or false' if types == (bool,) else types[0].__name__}"
+                f", found {value!r}."
+            )
+
+
 def _check_keyed_source(spec: Any, key: str, id_field: str, where: str) -> None:
     """``data.users`` / ``data.accounts`` as a mapping: ``{path: FILE}`` or ``{table: NAME[, database: FILE]}``,
     optionally with the table's own ``columns: {user_id: id}`` (never the events' ``data.columns``)."""
     if not isinstance(spec, Mapping):
         return
-    extra = set(spec) - {"path", "table", "database", "columns"}
+    _check_csv_options(spec, key, where)
+    extra = set(spec) - {"path", "table", "database", "columns", "csv"}
     if extra:
         raise ConfigError(
             f"{where}`{key}` has unknown keys {sorted(extra)}; use `{{path: FILE, columns: {{{id_field}: COLUMN}}}}` "
@@ -335,6 +478,11 @@ def parse_success(raw: Any, where: str = "") -> SuccessDefinition:
     within = raw.get("within_days")
     if within is not None and not _is_days(within):
         raise ConfigError(f"{where}`success.within_days` must be a number of days ≥ 0, found {within!r}.")
+    if within is not None and within > MAX_DAYS:
+        raise ConfigError(
+            f"{where}`success.within_days` is {within:g} days, more than {MAX_DAYS:,} (100 years): no export "
+            "spans that. Use the days a unit has to succeed, e.g. `within_days: 14`, or leave the window out."
+        )
     start_raw = raw.get("start", FIRST_EVENT)
     start = None if start_raw in (None, FIRST_EVENT) else _parse_step(start_raw, "success.start", where)
     return SuccessDefinition(kind=kind, steps=steps, within_days=within, start=start)

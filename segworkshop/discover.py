@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from . import stats, traitrules
-from .compare import count_segments, json_rows
+from .compare import count_segments, json_rows, require_outcomes, require_success_events
 from .errors import DataError
 from .population import DEFAULT_BEHAVIOUR_DAYS, LEFT_OUT, Population, population, require_window
 from .segments import MISSING, Segment, parse_segment, segment_table
@@ -220,7 +220,10 @@ class Scan:
         min_units: int | None = None,
     ) -> None:
         require_window(ws, "discover")
+        require_success_events(ws, "discover")
         self.population = population(ws)
+        if self.population.mature:
+            require_outcomes(ws, self.population, "discover")
         self.segments, self.excluded, self.path = candidate_segments(
             ws, max_values=max_values, behaviour_days=behaviour_days, frequent=frequent
         )

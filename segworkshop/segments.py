@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import ibis
 import ibis.expr.types as ir
 
-from .config import Step, _is_days, _parse_where
+from .config import MAX_DAYS, Step, _is_days, _parse_where
 from .errors import ConfigError, DataError, did_you_mean, listing
 from .population import DEFAULT_BEHAVIOUR_DAYS, LEFT_OUT, check_landmark, data_end, mature_condition
 from .unit_table import days_interval, present, step_condition
@@ -231,6 +231,8 @@ def _days(value: Any, key: str) -> float | None:
         return None
     if not _is_days(value):
         raise ConfigError(f"`{key}` must be a number of days ≥ 0, found {value!r}.")
+    if value > MAX_DAYS:
+        raise ConfigError(f"`{key}` is {value:g} days, more than {MAX_DAYS:,} (100 years); use a window such as 7.")
     return float(value)
 
 
@@ -241,6 +243,69 @@ def parse_segments(raw: Sequence[Any]) -> list[Segment]:
     if duplicates:
         raise ConfigError(f"`segments`: the names {duplicates} are used twice; give each segment its own `name:`.")
     return segments
+
+
+def segment_problems(ws: Workshop, raw: Sequence[Any]) -> list[str]:
+    """What the session would refuse about ``segments:``, as messages, each segment on its own (validate): the
+    same parsing as :func:`parse_segments`, the same column, event and window checks as :func:`segment_table`,
+    and :func:`refuse_id_like`."""
+    from .errors import SegworkshopError
+
+    problems: list[str] = []
+    parsed: list[Segment] = []
+    for i, item in enumerate(raw):
+        try:
+            parsed.append(parse_segment(item, f"segments[{i}]"))
+        except SegworkshopError as exc:
+            problems.append(str(exc))
+    names = [s.name for s in parsed]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        problems.append(f"`segments`: the names {duplicates} are used twice; give each segment its own `name:`.")
+    fine: list[Segment] = []
+    for s in parsed:
+        try:
+            check_landmark(s, ws.config.success.within_days)
+            _check_columns(ws, [s], [s.column] if s.kind in ("trait", "bins") else [])
+        except SegworkshopError as exc:
+            problems.append(str(exc))
+        else:
+            fine.append(s)
+    try:
+        refuse_id_like(ws, fine)
+    except SegworkshopError as exc:
+        problems.append(str(exc))
+    return problems
+
+
+def refuse_id_like(ws: Workshop, segments: Sequence[Segment]) -> None:
+    """Refuse, up front, a plain trait segment with about as many values as units (an id, a timestamp, free
+    text): compared value by value it would take minutes to end in the same refusal. One aggregate over the
+    unit table; the rule is :func:`segworkshop.compare.hygiene_notes`' (more than ID_LIKE_VALUES values, and
+    one for at least ID_LIKE_SHARE of the units)."""
+    from .worksheet import ID_LIKE_SHARE, ID_LIKE_VALUES
+
+    traits = list(dict.fromkeys(s.column for s in segments if s.kind == "trait"))
+    if not traits:
+        return
+    units = ws.unit_table(traits=traits)
+    aggs = {f"v{i}": units[c].nunique() for i, c in enumerate(traits)}
+    row = units.aggregate(_n=units.count(), **aggs).to_pyarrow().to_pylist()[0]
+    total = int(row["_n"] or 0)
+    for i, column in enumerate(traits):
+        values = int(row[f"v{i}"] or 0)
+        if values > ID_LIKE_VALUES and values >= ID_LIKE_SHARE * total:
+            name = next(s.name for s in segments if s.kind == "trait" and s.column == column)
+            binned = (
+                f", or bin it (`{{name: {name}_band, column: {column}, bins: [0, 10, 100]}}`)"
+                if units[column].type().is_numeric()
+                else ""
+            )
+            raise DataError(
+                f"segment {name!r} (column {column!r}) has {values:,} values for {total:,} {ws.unit}s: it looks "
+                "like an id, not a segment (validate marks it id-like). Fix: pick a trait with a handful of "
+                f"values, or group its values into a few{binned}."
+            )
 
 
 # --------------------------------------------------------------------------- engine expressions

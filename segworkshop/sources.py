@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 from . import delivered
@@ -53,6 +54,7 @@ class MappedEvents:
     links: ir.Table | None = None  # anonymous id -> known id (identity.py), when stitching
     identity: str | None = None  # the identity rule in words, for messages
     json_columns: list[str] = field(default_factory=list)  # text columns holding JSON objects (nested.py)
+    exported_id: ir.Value | None = None  # the user id as exported (over raw), before NO_ID and stitching
 
     def with_columns(self, extra: Mapping[str, ir.Value] | None = None) -> ir.Table:
         """The canonical events with ``extra`` columns (expressions over ``raw``) added."""
@@ -103,8 +105,8 @@ def open_table(con: ibis.BaseBackend, spec: Any, base_dir: Path, key: str) -> ir
         return spec
     if isinstance(spec, (str, Path)):
         return _open_files(con, spec, base_dir, key)
-    if isinstance(spec, Mapping) and "path" in spec:  # {path: FILE, columns: {...}}: files with their own mapping
-        return _open_files(con, spec["path"], base_dir, key)
+    if isinstance(spec, Mapping) and "path" in spec:  # {path: FILE, columns: {...}, csv: {...}}
+        return _open_files(con, spec["path"], base_dir, key, spec.get("csv"))
     if isinstance(spec, Mapping) and isinstance(spec.get("table"), str) and any(c in spec["table"] for c in "*?["):
         return _open_table_shards(con, spec, base_dir, key)
     if isinstance(spec, Mapping):
@@ -174,8 +176,14 @@ def _resolve_path(spec: str | Path, base_dir: Path) -> Path:
     return path if path.is_absolute() else base_dir / path
 
 
-def _open_files(con: ibis.BaseBackend, spec: str | Path, base_dir: Path, key: str) -> ir.Table:
-    """Files as delivered (see :mod:`segworkshop.delivered`): one file, a glob or a folder, of one kind."""
+def _open_files(
+    con: ibis.BaseBackend, spec: str | Path, base_dir: Path, key: str, csv: Mapping[str, Any] | None = None
+) -> ir.Table:
+    """Files as delivered (see :mod:`segworkshop.delivered`): one file, a glob or a folder, of one kind.
+
+    ``csv``: options for the engine's CSV reader, from ``{path: FILE, csv: {ignore_errors: true}}`` (see
+    ``config.CSV_OPTIONS``); with ``ignore_errors`` the rows skipped are counted and said (a warning).
+    """
     path = _resolve_path(spec, base_dir)
     text = str(path)
     cache = delivered.Cache(base_dir, key)
@@ -222,6 +230,12 @@ def _open_files(con: ibis.BaseBackend, spec: str | Path, base_dir: Path, key: st
     delivered.skipped_warning(key, where, found)
     files = found.files
     several = len(files) > 1
+    empty = [f for f in files if "://" not in str(f) and Path(f).is_file() and Path(f).stat().st_size == 0]
+    if empty and len(empty) == len(files):
+        raise DataError(
+            f"{key}: {where if several else files[0]} is empty (0 bytes): there is nothing to read. Export the "
+            "data again (a failed or interrupted export leaves an empty file), or point it at the right file."
+        )
     if con.name == "duckdb":
         target: Any = files
         options: dict[str, Any] = {"union_by_name": True} if several else {}
@@ -236,6 +250,9 @@ def _open_files(con: ibis.BaseBackend, spec: str | Path, base_dir: Path, key: st
             target = files
         else:  # ibis reads Parquet from one path: a folder of exactly these files (linked, under plain names)
             target = delivered.link_folder(files, cache)
+    csv_options = dict(csv or {})
+    if found.kind == "csv":
+        options.update(csv_options)
     try:
         if found.kind == "parquet":
             table = con.read_parquet(target, **options)
@@ -243,9 +260,127 @@ def _open_files(con: ibis.BaseBackend, spec: str | Path, base_dir: Path, key: st
             table = con.read_csv(target, **options)
         else:
             table = con.read_json(target, **options)
-    except Exception as exc:  # the engine's own reader error: say which file and what it said
-        raise DataError(f"{key}: could not read {path} as {found.kind}: {first_line(exc, limit=None)}") from None
+    except Exception as exc:  # the engine's own reader error: say which file, what it said and the fix
+        raise DataError(reader_error(key, path, found.kind, exc, csv_options)) from None
+    table = known_times(table)
+    if found.kind == "csv":
+        _check_csv_layout(table, key, path, csv_options)
+        _check_has_rows(table, key, path)
+        if csv_options.get("ignore_errors") and con.name == "duckdb":
+            _count_skipped_rows(con, files, options, key, path)
     return table
+
+
+def known_times(table: ir.Table) -> ir.Table:
+    """Times of a type Ibis does not know read as timestamps with a zone: DuckDB's ``TIMESTAMP_NS WITH TIME
+    ZONE``, what pandas writes to Parquet by default for a ``datetime64[ns, UTC]`` column (to the microsecond,
+    as every time here)."""
+    unknown = [
+        c for c, t in table.schema().items() if t.is_unknown() and "TIMESTAMP" in repr(t).upper().replace("_", "")
+    ]
+    if not unknown:
+        return table
+    return table.mutate(**{c: table[c].cast(dt.Timestamp(timezone="UTC")) for c in unknown})
+
+
+def reader_error(key: str, path: Path, kind: str, exc: Exception, csv: Mapping[str, Any] | None = None) -> str:
+    """The engine's reader error as one message: the file, the line it names, the engine's cause (``not utf-8
+    encoded``, ``maximum line size exceeded``) and a fix the kit can pass on (``csv:`` options), never a
+    suggestion of options that the kit has no way to set."""
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    head = lines[0] if lines else type(exc).__name__
+    skip = ("original line", "possible solution", "file =", "line ", "  ")
+    lines = [ln for ln in lines if set(ln) - set("^~ ")]  # not the caret line under a quoted expression
+    causes = [
+        ln
+        for ln in lines[1:]
+        if not ln.lower().startswith(skip) and " = " not in ln and not ln.lower().startswith("csv error")
+    ][:2]
+    text = " ".join([head.rstrip("."), *causes])[:600]
+    message = f"{key}: could not read {path} as {kind}: {text}."
+    if kind != "csv":
+        return message
+    low = str(exc).lower()
+    fixes = []
+    if "utf-8" in low or "unicode" in low:
+        fixes.append("save the file as UTF-8, or name its encoding: `csv: {encoding: latin-1}` (or utf-16)")
+    if "maximum line size" in low or "max_line_size" in low:
+        fixes.append("allow longer lines: `csv: {max_line_size: 100000000}`")
+    fixes.append(
+        "repair the row it names, or skip the rows the reader cannot parse: `csv: {ignore_errors: true}` "
+        "(the rows skipped are counted and reported)"
+    )
+    where = f"`data.events: {{path: {_yaml_text(path.name)}, csv: {{…}}}}`" if key == "data.events" else f"`{key}`"
+    done = f" (options in use: {dict(csv)})" if csv else ""
+    return f"{message} Fix: {'; or '.join(fixes)}, written in workshop.yaml as {where}{done}."
+
+
+def _check_csv_layout(table: ir.Table, key: str, path: Path, csv: Mapping[str, Any]) -> None:
+    """A CSV read as one column whose name holds delimiters: the reader could not work out the layout (a row
+    with more fields than the others throws its detection off), and every column would be missing."""
+    if len(table.columns) != 1 or "delim" in csv:
+        return
+    name = table.columns[0]
+    delimiter = next((d for d in (",", ";", "\t", "|") if d in name), None)
+    if delimiter is None:
+        return
+    raise DataError(
+        f"{key}: {path} was read as a single column named {name[:80]!r}: the CSV reader could not work out its "
+        f"layout, most likely because some rows have more (or fewer) fields than the header. Fix: repair those "
+        f"rows, or skip them: `{key}: {{path: {_yaml_text(path.name)}, csv: {{delim: {json.dumps(delimiter)}, "
+        "ignore_errors: true}}` (the rows skipped are counted and reported)."
+    )
+
+
+def _check_has_rows(table: ir.Table, key: str, path: Path) -> None:
+    """A CSV with a header and no rows says so (one row fetched at most)."""
+    if int(table.limit(1).count().to_pyarrow().as_py()) == 0:
+        raise DataError(
+            f"{key}: {path} has a header ({listing(table.columns, 8)}) but no rows: there are no events to read. "
+            "Export a period with activity, or point it at the right file."
+        )
+
+
+class SkippedRowsWarning(UserWarning):
+    """Rows of a CSV file the reader could not parse, left out because ``csv: {ignore_errors: true}`` says so."""
+
+
+def _count_skipped_rows(con: ibis.BaseBackend, files: Any, options: Mapping[str, Any], key: str, path: Path) -> int:
+    """How many rows ``ignore_errors`` skipped (DuckDB's rejects table; one scan at open), said as a warning."""
+    import warnings
+
+    listed = [files] if isinstance(files, (str, Path)) else list(files)
+    name = "sw_rejects_" + hashlib.sha1(repr((listed, sorted(options.items()))).encode()).hexdigest()[:12]
+    settings = ", ".join(f"{k} = {_sql_value(v)}" for k, v in options.items() if k != "ignore_errors")
+    paths = "[" + ", ".join(f"'{_sql_text(Path(f))}'" for f in listed) + "]"
+    try:
+        con.raw_sql(
+            f"SELECT count(*) FROM read_csv({paths}{', ' + settings if settings else ''}, store_rejects = true, "
+            f"rejects_table = '{name}', rejects_scan = '{name}_scan')"
+        ).fetchall()
+        rows = con.raw_sql(f"SELECT count(*), min(line), any_value(error_type) FROM {name}").fetchall()[0]
+    except Exception:  # an engine without rejects tables: the rows are skipped all the same
+        return 0
+    skipped = int(rows[0] or 0)
+    if skipped:
+        message = (
+            f"{key}: {skipped:,} row(s) of {path} could not be parsed and were skipped (`csv: {{ignore_errors: "
+            f"true}}`), the first at line {rows[1]} ({str(rows[2]).lower()}). Every count leaves them out."
+        )
+        SKIPPED_ROWS[str(path)] = message
+        warnings.warn(message, SkippedRowsWarning, stacklevel=4)
+    return skipped
+
+
+SKIPPED_ROWS: dict[str, str] = {}  # file -> what ignore_errors skipped there (validate repeats it as a finding)
+
+
+def _sql_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _open_engine_table(con: ibis.BaseBackend, spec: Mapping, base_dir: Path, key: str) -> ir.Table:
@@ -467,6 +602,7 @@ def map_events(raw: ir.Table, data: DataConfig, label: str) -> MappedEvents:
                 _missing_column_message(name, spec, raw.columns, label, data.preset)
                 + f" ({sources[name]!r} is a key that none of the first {SAMPLE_ROWS:,} rows has.)"
             )
+    _check_one_column_per_field(sources, raw, columns, label)
     unit = data.time_unit
     if unit == "auto" and data.preset and "time_unit" not in data.columns:
         unit = PRESETS[data.preset].time_unit
@@ -477,6 +613,9 @@ def map_events(raw: ir.Table, data: DataConfig, label: str) -> MappedEvents:
             f"{label}: column {sources['timestamp']!r} is of type {exprs['timestamp'].type()}, which is not a time. "
             "Map `data.columns.timestamp` to a timestamp, date, ISO 8601 text or epoch-number column."
         ) from None
+    if unit != "auto":
+        _check_epoch_scale(raw, exprs["timestamp"], timestamp, unit, sources["timestamp"], label)
+    timestamp = plausible(timestamp)
     selected: dict[str, ir.Value] = {
         "user_id": _as_id(exprs["user_id"]),
         "event": exprs["event"].cast("string"),
@@ -531,6 +670,7 @@ def map_events(raw: ir.Table, data: DataConfig, label: str) -> MappedEvents:
         calls=calls,
         call_type=call if calls is not None else None,
         json_columns=json_columns,
+        exported_id=exprs["user_id"],
     )
     if hidden:
         mapped.pairs = raw.select(**hidden, timestamp=timestamp)
@@ -538,6 +678,101 @@ def map_events(raw: ir.Table, data: DataConfig, label: str) -> MappedEvents:
         mapped.identity = sources["identity"]
     mapped.table = mapped.with_columns()
     return mapped
+
+
+def _check_one_column_per_field(
+    sources: Mapping[str, str], raw: ir.Table, columns: Mapping[str, Any], label: str
+) -> None:
+    """Two canonical fields read from one column (``user_id`` and ``event`` both from ``what``: every event
+    name becomes a user) is a mapping error, never data."""
+    by_column: dict[str, list[str]] = {}
+    for name, spec in sources.items():
+        if name in (*REQUIRED, *OPTIONAL):
+            found = column_named(raw.columns, spec) or spec
+            by_column.setdefault(found, []).append(name)
+    for column, names in by_column.items():
+        if len(names) > 1:
+            fields = " and ".join(f"`{n}`" for n in names)
+            raise ConfigError(
+                f"{label}: the fields {fields} are both read from the column {column!r}, so one of them is wrong "
+                f"(e.g. event names would become user ids). Fix: map each to its own column in workshop.yaml, e.g. "
+                f"`data.columns: {{{', '.join(f'{n}: <column>' for n in names)}}}`; the columns are: "
+                f"{listing(raw.columns)}."
+            )
+
+
+EVENT_YEARS = (1900, 2200)  # an event time outside these years is a broken value (9999-12-31, year 0), not data
+
+
+def plausible(timestamp: ir.TimestampValue) -> ir.TimestampValue:
+    """An event time, or null when it lies outside EVENT_YEARS: such a row counts as a time that does not
+    parse (validate shows it), instead of moving the data's end to year 9999 or failing to print year 0."""
+    low = ibis.timestamp(f"{EVENT_YEARS[0]}-01-01 00:00:00")
+    high = ibis.timestamp(f"{EVENT_YEARS[1]}-01-01 00:00:00")
+    return ibis.ifelse((timestamp >= low) & (timestamp < high), timestamp, ibis.null("timestamp"))
+
+
+# an epoch read with the given unit must land in a plausible span for product events
+_PLAUSIBLE = ("1971-01-01", "2200-01-01")
+_PER_SECOND = {"s": 1, "ms": 1e3, "us": 1e6, "ns": 1e9}
+
+
+def _check_epoch_scale(raw: ir.Table, value: ir.Value, parsed: ir.Value, unit: str, source: str, label: str) -> None:
+    """``data.time_unit`` (or the preset's) given for epoch numbers of another scale puts every event in
+    January 1970 (``ns`` on seconds) or past year 9999: refused, with the unit that fits. One aggregate over
+    the first rows (as :func:`_empty_in_sample`): an export has one scale."""
+    dtype = value.type()
+    if not (dtype.is_numeric() or dtype.is_string()) or dtype.is_boolean():
+        return
+    sample = raw.limit(SAMPLE_ROWS)
+    swap = {raw.op(): sample.op()}
+    number = value.op().replace(swap).to_expr()
+    number = number.strip().try_cast("float64") if dtype.is_string() else number.cast("float64")
+    stamp = parsed.op().replace(swap).to_expr()
+    epoch = number.notnull() & ~number.isnan()  # rows that are epoch numbers (not ISO text)
+    row = (
+        sample.select(n=number, t=stamp, e=epoch)
+        .filter(lambda t: t.e)
+        .aggregate(
+            rows=lambda t: t.count(),
+            low=lambda t: t.n.min(),
+            high=lambda t: t.n.max(),
+            first=lambda t: t.t.min(),
+            last=lambda t: t.t.max(),
+        )
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
+    if not row["rows"]:
+        return
+    import datetime as _dt
+
+    lo, hi = (_dt.datetime.fromisoformat(x) for x in _PLAUSIBLE)
+    first, last = row["first"], row["last"]
+    if first is not None and first >= lo and last < hi:
+        return  # at least the read times are plausible
+    if first is not None and not (last < lo or first >= hi):
+        return  # partly plausible: a mixed column, which validate's counts show
+    seen = f"{first:%Y-%m-%d} to {last:%Y-%m-%d}" if first is not None else "no readable time at all"
+    middle = abs(row["high"]) if abs(row["high"]) >= abs(row["low"]) else abs(row["low"])
+    fits = [u for u, per in _PER_SECOND.items() if lo.timestamp() <= middle / per < hi.timestamp()]
+    fix = (
+        f"set `data.time_unit: {fits[0]}` (the unit that puts these numbers in {_year(middle / _PER_SECOND[fits[0]])})"
+        if fits
+        else "check that the column holds epoch times (and map `data.columns.timestamp` to the right one)"
+    )
+    raise DataError(
+        f"{label}: column {source!r} read as epoch {_UNIT_WORDS[unit]} (`time_unit: {unit}`) gives times from "
+        f"{seen}, not the span of real events (numbers {row['low']:.0f} to {row['high']:.0f}). Fix: {fix}, or "
+        "`data.time_unit: auto` to read each number by its magnitude."
+    )
+
+
+_UNIT_WORDS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
+
+
+def _year(seconds: float) -> int:
+    return 1970 + int(seconds // 31_556_952)
 
 
 def identity_rule(data: DataConfig) -> IdentityRule | None:
@@ -720,17 +955,37 @@ def check_one_row_per_key(table: ir.Table, key: str, label: str, config_key: str
     )
 
 
+# what an export writes for "no id": blank (spaces, NBSP, zero-width and other invisible characters) or a
+# placeholder word (any case); such ids are missing, as a null is, on every engine and everywhere ids are read
+SPACES = " \t\n\r\f\v\u00a0\u1680\u2000-\u200d\u2028\u2029\u202f\u205f\u2060\u3000\ufeff"
+NO_ID = ("", "null", "none", "nan", "nil", "undefined", "n/a", "(null)", "<null>")
+
+
+def id_text(expr: ir.StringValue) -> ir.StringValue:
+    """Text without the spaces and invisible characters around it (one regular expression: every engine)."""
+    return expr.re_replace(f"^[{SPACES}]+|[{SPACES}]+$", "")
+
+
+def missing_id(expr: ir.StringValue) -> ir.BooleanValue:
+    """Whether a text id is missing: null, blank, or a placeholder such as NULL / None / NaN (see ``NO_ID``)."""
+    return expr.isnull() | id_text(expr).lower().isin(list(NO_ID))
+
+
 def _as_id(expr: ir.Value) -> ir.Value:
     """Ids are compared as text, so that a users table with integer ids joins events with string ids.
 
-    Whole floats (pandas' integer ids with a gap) are written without a decimal point: 1.0 is "1".
+    Whole floats (pandas' integer ids with a gap) are written without a decimal point: 1.0 is "1". Text that
+    says "no id" (blank, NBSP, zero-width space, ``NULL``, ``None``, ``NaN``…: ``NO_ID``) becomes null, so that
+    such events are left out everywhere (unit table, identity links, users join), as validate says they are.
     """
     dtype = expr.type()
     if dtype.is_string():
-        return expr
+        return ibis.ifelse(missing_id(expr), ibis.null("string"), expr)
     if dtype.is_floating():
         whole = expr.notnull() & (expr == expr.floor()) & (expr.abs() < 9e15)
-        return ibis.ifelse(whole, expr.floor().cast("int64").cast("string"), expr.cast("string"))
+        real = expr.notnull() & ~expr.isnan() & ~expr.isinf()
+        text = ibis.ifelse(whole, expr.floor().cast("int64").cast("string"), expr.cast("string"))
+        return ibis.ifelse(real, text, ibis.null("string"))
     return expr.cast("string")
 
 

@@ -20,6 +20,7 @@ from .masking import redact
 from .nested import nested_paths
 from .presets import PRESETS
 from .profile import event_counts, trait_profile
+from .segments import segment_problems
 from .workshop import Workshop
 
 BAD_TIME_SHARE = 0.01  # more than 1% of rows with unreadable times: the mapping is wrong, not the odd row
@@ -157,7 +158,11 @@ def validate(ws: Workshop) -> ValidationReport:
     mapped = ws.mapped
     report = ValidationReport(source=mapped.label, unit=ws.unit)
     events = mapped.table
-    _basic_counts(report, events, mapped.times)
+    from .sources import SKIPPED_ROWS
+
+    if mapped.label in SKIPPED_ROWS:
+        report.warn(SKIPPED_ROWS[mapped.label])
+    _basic_counts(report, events, mapped.times, mapped)
     if report.rows == 0:
         report.error(f"{mapped.label} has no rows. Export a period with activity, or check the path / filter.")
         return report
@@ -175,7 +180,8 @@ def validate(ws: Workshop) -> ValidationReport:
         message = (
             f"{report.bad_timestamps:,} rows ({share:.1%}) have a time that does not parse (column "
             f"{mapped.sources['timestamp']!r}, e.g. {', '.join(repr(x) for x in report.bad_timestamp_examples)}). "
-            "Fix: export ISO 8601 times or epoch numbers, or set `data.time_unit` if epoch numbers are misread."
+            "Fix: export ISO 8601 times or epoch numbers, or set `data.time_unit` if epoch numbers are misread "
+            "(times before 1900 or from 2200 on, such as 9999-12-31, count as unreadable: no event happened then)."
         )
         if share > BAD_TIME_SHARE:
             report.error(message)
@@ -189,9 +195,14 @@ def validate(ws: Workshop) -> ValidationReport:
             "`data.users: {path: FILE, columns: {user_id: COLUMN}}`)."
         )
     if report.null_user_ids or report.blank_user_ids:
+        placeholders = (
+            f" ({report.blank_user_ids:,} of them blank or a placeholder such as 'NULL', 'None', 'NaN')"
+            if report.blank_user_ids
+            else ""
+        )
         report.warn(
-            f"{report.null_user_ids + report.blank_user_ids:,} events have no user id (column "
-            f"{mapped.sources['user_id']!r}); they are left out. If anonymous events carry another id, say "
+            f"{report.null_user_ids + report.blank_user_ids:,} events have no user id{placeholders} (column "
+            f"{mapped.sources['user_id']!r}); they are left out of every count. If anonymous events carry another id, say "
             "which is which: `data.identity: {known: user_id, anonymous: anonymous_id}` (a person's anonymous "
             "events then join the id they log in as)."
         )
@@ -226,6 +237,8 @@ def validate(ws: Workshop) -> ValidationReport:
     if preset is not None and preset.no_traits and not any(map(traitrules.fit, report.traits.verdict)):
         report.warn(preset.no_traits)
     _check_success(ws, report)
+    for problem in segment_problems(ws, ws.config.segments):  # what the session would refuse, said now
+        report.error(problem)
     return report
 
 
@@ -255,15 +268,23 @@ def _unstitched_anonymous_column(ws: Workshop) -> str | None:
     return None
 
 
-def _basic_counts(report: ValidationReport, events: ir.Table, times: ir.Table | None) -> None:
+def _basic_counts(report: ValidationReport, events: ir.Table, times: ir.Table | None, mapped: Any = None) -> None:
+    exported = None
+    if mapped is not None and mapped.exported_id is not None:
+        # the id as exported rides along, so that a missing id is told apart: null, or text that says "no id"
+        # (blank, NBSP, ZWSP, NULL, None, NaN: sources.NO_ID), which the mapping has already made null
+        events = mapped.with_columns({"_sw_exported_id": mapped.exported_id.cast("string")})
+        exported = events._sw_exported_id
     uid = events.user_id
+    blank = uid.isnull() & exported.notnull() if exported is not None else uid.notnull() & (uid.strip() == "")
+    null = uid.isnull() & exported.isnull() if exported is not None else uid.isnull()
     aggs: dict[str, ir.Value] = {
         "rows": events.count(),
         "users": uid.nunique(),
         "first": events.timestamp.min(),
         "last": events.timestamp.max(),
-        "null_ids": uid.isnull().ifelse(1, 0).sum(),
-        "blank_ids": (uid.notnull() & (uid.strip() == "")).ifelse(1, 0).sum(),
+        "null_ids": null.ifelse(1, 0).sum(),
+        "blank_ids": blank.ifelse(1, 0).sum(),
         "null_events": events.event.isnull().ifelse(1, 0).sum(),
     }
     if "account_id" in events.columns:

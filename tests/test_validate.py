@@ -47,7 +47,8 @@ def test_counts_match_pandas():
 
     parsed = pd.to_datetime(df["when"], errors="coerce", utc=True)
     assert report.rows == len(df)
-    assert report.users == df["uid"].nunique()
+    ids = df["uid"].where(df["uid"].str.strip() != "")  # a blank id is no id: not a user (issue 17)
+    assert report.users == ids.nunique()
     assert report.null_user_ids == 2
     assert report.blank_user_ids == 1
     assert report.bad_timestamps == 3
@@ -55,7 +56,7 @@ def test_counts_match_pandas():
     assert report.duplicate_rows == 2
     assert report.first == parsed.min().tz_localize(None)
     assert report.last == parsed.max().tz_localize(None)
-    expected = df.groupby("name").agg(rows=("uid", "size"), users=("uid", "nunique"))
+    expected = df.assign(uid=ids).groupby("name").agg(rows=("uid", "size"), users=("uid", "nunique"))
     got = report.events.set_index("event")
     for name, row in expected.iterrows():
         assert got.loc[name, "rows"] == row["rows"]
