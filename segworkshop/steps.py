@@ -59,7 +59,7 @@ PROFILE_COLUMNS = {
     "q_value": "q (session)",
     "over_represented": "over-represented",
 }
-STOP_COLUMNS = {"last_step": "last step reached", "units": "unsuccessful units", "share": "share"}
+STOP_COLUMNS = {"last_step": "last step reached", "units": "unsuccessful units", "share": "share", "note": "note"}
 RANKING_COLUMNS = {
     "rank": "#",
     "name": "experiment",
@@ -73,6 +73,7 @@ RANKING_COLUMNS = {
     "mde_relative": "detectable lift in 8 weeks",
     "judgement": "team score (1-5)",
     "votes": "dots",
+    "note": "note",
 }
 DIFFER_COLUMNS = {
     "segment": "segment",
@@ -91,6 +92,7 @@ CHOSEN_COLUMNS = {
     "votes": "dots",
     "impact_per_week": "extra successes / week",
     "weeks_to_result": "weeks to result",
+    "note": "note",
 }
 
 
@@ -363,9 +365,11 @@ def unsuccessful_profile(session: Session) -> Profile:
 
 def stopping_points(session: Session) -> pd.DataFrame | None:
     """For a sequence success: unsuccessful units by the last step reached (page 06); None for other kinds."""
+    from .unsuccessful import shared_stops
     from .unsuccessful import stopping_points as stops
 
-    return stops(session.workshop)
+    found = stops(session.workshop)
+    return None if found is None else shared_stops(found, session.workshop.config.privacy_min_units)
 
 
 def too_recent(session: Session) -> str:
