@@ -29,8 +29,8 @@ when there is no success window, or when no window closed since the previous run
 and a sentence saying why.
 
 Privacy: a row whose group has fewer than ``privacy_min_units`` units in either cohort loses its numbers, and
-when exactly one row of a segment is hidden a second is hidden too, so that no count is recovered by
-subtraction from the baseline (as :func:`segworkshop.compare.suppress_small` does for the segment tables).
+so does every row the one rule of :mod:`segworkshop.privacy` hides in the whole partition (what compare and
+summary.json hide) or in either cohort's, so that no count is recovered by subtraction from the baseline.
 """
 
 from __future__ import annotations
@@ -458,7 +458,9 @@ def _hidden(rows: pd.DataFrame, min_units: int) -> pd.Series:
         before = flags.copy()
         for cohort in ("earlier", "new"):
             part = segs.rename(columns={f"{cohort}_units": "units", f"{cohort}_successes": "successes"})
-            flags = flags | suppress_partition(part[["segment", "value", "units", "successes"]], min_units, forced=flags)
+            flags = flags | suppress_partition(
+                part[["segment", "value", "units", "successes"]], min_units, forced=flags
+            )
         if flags.equals(before):
             break
     hidden[segs.index] = flags

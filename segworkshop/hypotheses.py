@@ -58,9 +58,9 @@ import pandas as pd
 
 from . import stats
 from .compare import SegmentCounts, count_segments, resolve_segments, segment_counts
-from .privacy import suppress_partition
 from .errors import DataError, SegworkshopError, did_you_mean, listing
 from .population import landmark_sentence, population, require_window
+from .privacy import suppress_partition
 from .segments import MISSING, segment_table
 
 if TYPE_CHECKING:

@@ -80,9 +80,7 @@ def recent_groups(ws: Workshop, segment: Any, weeks: int = RECENT_WEEKS) -> pd.D
     segments = resolve_segments(ws, [period, segment])
     table = segment_table(ws, segments)
     name = segments[1].name
-    counts = table.group_by(["_week", name]).aggregate(
-        units=table.count(), successes=table.success.ifelse(1, 0).sum()
-    )
+    counts = table.group_by(["_week", name]).aggregate(units=table.count(), successes=table.success.ifelse(1, 0).sum())
     df = counts.to_pandas().rename(columns={"_week": "week", name: "value"})
     within, end = ws.config.success.within_days, data_end(ws)
     df = df[df.week.map(lambda w: period_judged(w, "week", within, end)).astype(bool)]
