@@ -29,8 +29,8 @@ when there is no success window, or when no window closed since the previous run
 and a sentence saying why.
 
 Privacy: a row whose group has fewer than ``privacy_min_units`` units in either cohort loses its numbers, and
-when exactly one row of a segment is hidden a second is hidden too, so that no count is recovered by
-subtraction from the baseline (as :func:`segworkshop.compare.suppress_small` does for the segment tables).
+so does every row the one rule of :mod:`segworkshop.privacy` hides in the whole partition (what compare and
+summary.json hide) or in either cohort's, so that no count is recovered by subtraction from the baseline.
 """
 
 from __future__ import annotations
@@ -438,12 +438,32 @@ def _row_statistics(wide: pd.DataFrame, segments: dict[str, Segment], unit: str)
 
 
 def _hidden(rows: pd.DataFrame, min_units: int) -> pd.Series:
-    """Under the threshold in either cohort; and a second row of a segment when exactly one is hidden."""
-    smaller = rows[["earlier_units", "new_units"]].min(axis=1)
-    hidden = smaller < min_units
-    for _, part in rows.groupby(["kind", "segment"], sort=False):
-        if hidden[part.index].sum() == 1 and len(part) > 1:
-            hidden[smaller[part.index][~hidden[part.index]].idxmin()] = True
+    """The rows a shared page and summary.json leave out, by the one rule (segworkshop.privacy), per segment:
+    the groups it hides in the whole partition (both cohorts together: what compare and summary.json's
+    segments hide), the rows under the threshold in either cohort, then more until neither cohort's partition
+    gives a hidden row back by subtraction. Only ever more than the whole partition hides, never other rows."""
+    from .privacy import suppress_partition
+
+    hidden = pd.Series(False, index=rows.index, dtype=bool)
+    base = rows["kind"] == BASELINE
+    hidden[base] = rows.loc[base, ["earlier_units", "new_units"]].min(axis=1) < min_units
+    total = rows.assign(units=rows["earlier_units"] + rows["new_units"])
+    total["successes"] = rows["earlier_successes"] + rows["new_successes"]
+    segs = rows[~base]
+    if not len(segs):
+        return hidden
+    flags = suppress_partition(total[~base], min_units)
+    flags |= segs[["earlier_units", "new_units"]].min(axis=1) < min_units
+    for _ in range(len(segs)):  # a fixed point: each pass only adds rows
+        before = flags.copy()
+        for cohort in ("earlier", "new"):
+            part = segs.rename(columns={f"{cohort}_units": "units", f"{cohort}_successes": "successes"})
+            flags = flags | suppress_partition(
+                part[["segment", "value", "units", "successes"]], min_units, forced=flags
+            )
+        if flags.equals(before):
+            break
+    hidden[segs.index] = flags
     return hidden.astype(bool)
 
 

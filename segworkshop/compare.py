@@ -22,7 +22,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from . import stats
+from . import privacy, stats
 from .errors import DataError, did_you_mean, listing
 from .population import LEFT_OUT, Population, data_end, landmark_sentence, period_judged, population, require_window
 from .segments import MISSING, NO, YES, Segment, parse_segment, parse_segments, refuse_id_like, segment_table
@@ -418,7 +418,7 @@ def hygiene_notes(
             notes.append(f"{s.name}: only one value ({listing(part.value)}): nothing to compare.")
         missing = part.loc[part.value == MISSING, "units"].sum()
         if missing:
-            notes.append(f"{s.name}: {missing:,} {_share(missing, total)} units have no value (coverage gap).")
+            notes.append(privacy.coverage_note(s.name, part, total, min_units))
         small = part[part.units < min_units]
         if len(small):
             notes.append(
@@ -436,7 +436,8 @@ def hygiene_notes(
                 ].units.sum()
                 if both:
                     notes.append(
-                        f"{a} and {b} overlap: {both:,} units did both; these segments are not mutually exclusive."
+                        f"{a} and {b} overlap: {privacy.small_count_text(both, min_units)} did both; these segments "
+                        "are not mutually exclusive."
                     )
     return notes
 
@@ -483,27 +484,11 @@ def _strata_notes(row: dict, pairs: pd.DataFrame, names: list[str], alpha: float
 
 
 def suppress_small(rows: pd.DataFrame, min_units: int) -> pd.DataFrame:
-    """Hide groups under the privacy threshold so that they cannot be recovered by subtraction.
+    """Hide groups under the privacy threshold so that they cannot be recovered by subtraction: the one rule,
+    :func:`segworkshop.privacy.suppress` (re-exported here)."""
+    from .privacy import suppress
 
-    Rows with fewer than ``min_units`` units lose their numbers (shown as "fewer than N"). If exactly one row
-    of a segment is hidden, the next smallest row of that segment is hidden too: otherwise the total minus the
-    others would reveal it.
-    """
-    out = rows.copy()
-    numeric = [
-        c for c in out.columns if pd.api.types.is_numeric_dtype(out[c]) and not pd.api.types.is_bool_dtype(out[c])
-    ]
-    out["hidden"] = out["units"] < min_units
-    for _, part in out.groupby("segment", sort=False):
-        hidden = part[part.hidden]
-        if len(hidden) == 1 and len(part) > 1:
-            out.loc[part[~part.hidden].units.idxmin(), "hidden"] = True
-    out[numeric] = out[numeric].astype("float64").where(~out["hidden"], np.nan)
-    for quoting in ("strata", "compares"):  # rate ratios and rates in words would leak the hidden group
-        if quoting in out.columns:
-            out[quoting] = out[quoting].where(~out["hidden"], "")
-    out["note"] = np.where(out["hidden"], f"fewer than {min_units} units (hidden)", "")
-    return out
+    return suppress(rows, min_units)
 
 
 # --------------------------------------------------------------------------- trend

@@ -57,9 +57,10 @@ import numpy as np
 import pandas as pd
 
 from . import stats
-from .compare import SegmentCounts, count_segments, resolve_segments, segment_counts, suppress_small
+from .compare import SegmentCounts, count_segments, resolve_segments, segment_counts
 from .errors import DataError, SegworkshopError, did_you_mean, listing
 from .population import landmark_sentence, population, require_window
+from .privacy import suppress_partition
 from .segments import MISSING, segment_table
 
 if TYPE_CHECKING:
@@ -187,7 +188,8 @@ def check_hypotheses(
             else ""
         )
         row["small"] = na < min_units or nb < min_units
-        protected = set(suppress_small(part.reset_index().assign(segment=seg.name), min_units).query("hidden").value)
+        flags = suppress_partition(part.reset_index().assign(segment=seg.name), min_units)
+        protected = set(part.index[flags.to_numpy()])
         row["counts_hidden"] = row["small"] or h.value in protected or (h.versus is not None and h.versus in protected)
         row["_strata"] = [
             (other.name, _strata_tables(pairs, seg.name, other.name, h.value, h.versus))
@@ -565,28 +567,29 @@ def shareable(df: pd.DataFrame, min_units: int | None = None) -> pd.DataFrame:
 
     A hypothesis whose group or versus group has fewer than ``min_units`` units (default: the workshop's
     privacy threshold, in ``df.attrs``) shows no numbers and no verdict, only "fewer than N units (hidden)".
-    One whose group a shared comparison table hides to protect a small group keeps its rates and verdict but not
-    its group sizes (they would reveal the small group by subtraction).
+    Nor does one whose group the one privacy rule (:mod:`segworkshop.privacy`) hides to protect a small group:
+    its sizes would reveal the small group by subtraction, and its rate with the shown rows and the baseline
+    would too.
     """
     if df.empty:
         return pd.DataFrame(columns=[*SHOWN, "hidden"])
     limit = int(min_units if min_units is not None else df.attrs.get("privacy_min_units", 10))
-    small = df["small"].astype(bool) | (df["units_a"] < limit) | (df["units_b"] < limit)
-    counts_hidden = small | df["counts_hidden"].astype(bool)
+    tiny = df["small"].astype(bool) | (df["units_a"] < limit) | (df["units_b"] < limit)
+    small = tiny | df["counts_hidden"].astype(bool)
     out = df[list(SHOWN)].copy()
     numbers = ["rate_a", "rate_b", "lift", "lift_ci_low", "lift_ci_high", "ci_level", "q_value"]
     for c in ("units_a", "units_b"):  # whole numbers, or None when hidden
         out[c] = pd.Series(
-            [None if h else int(v) for v, h in zip(out[c], counts_hidden, strict=True)], dtype=object, index=out.index
+            [None if h else int(v) for v, h in zip(out[c], small, strict=True)], dtype=object, index=out.index
         )
     out[numbers] = out[numbers].astype("float64").where(~small, np.nan)
     note = f"fewer than {limit} units (hidden)"
     out["verdict"] = out["verdict"].where(~small, "hidden")
-    out["explanation"] = out["explanation"].where(~small, note)
+    out["explanation"] = out["explanation"].where(~tiny, note)
     out["compares"] = out["compares"].where(~small, "")  # it quotes the rates
-    protects = counts_hidden & ~small
-    out.loc[protects, "explanation"] = out.loc[protects, "explanation"] + (
-        f" (Group sizes hidden: with the other tables they would reveal a group of fewer than {limit} units.)"
+    protects = small & ~tiny
+    out.loc[protects, "explanation"] = (
+        f"hidden: with the other tables its numbers would reveal a group of fewer than {limit} units."
     )
     out["hidden"] = small
     out.attrs = dict(df.attrs, privacy_min_units=limit)

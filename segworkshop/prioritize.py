@@ -73,6 +73,44 @@ def weekly_units(
     return df.tail(weeks).reset_index(drop=True)
 
 
+def recent_groups(ws: Workshop, segment: Any, weeks: int = RECENT_WEEKS) -> pd.DataFrame:
+    """Units and successes per value of ``segment`` over the last ``weeks`` judged weeks (as
+    :func:`weekly_units` counts a target group): the partition the privacy rule judges a target group in."""
+    period = {"name": "_week", "cohort": "week"}
+    segments = resolve_segments(ws, [period, segment])
+    table = segment_table(ws, segments)
+    name = segments[1].name
+    counts = table.group_by(["_week", name]).aggregate(units=table.count(), successes=table.success.ifelse(1, 0).sum())
+    df = counts.to_pandas().rename(columns={"_week": "week", name: "value"})
+    within, end = ws.config.success.within_days, data_end(ws)
+    df = df[df.week.map(lambda w: period_judged(w, "week", within, end)).astype(bool)]
+    recent = sorted(df.week.unique())[-weeks:]
+    df = df[df.week.isin(recent)]
+    out = df.groupby("value", as_index=False, dropna=False)[["units", "successes"]].sum()
+    out["segment"] = name
+    out["value"] = out["value"].astype(str)
+    out["units"] = out["units"].astype("int64")
+    out["successes"] = out["successes"].fillna(0).astype("int64")
+    return out
+
+
+def target_hidden(ws: Workshop, candidate: Candidate, units: int) -> bool:
+    """Whether a candidate's traffic and rate are hidden in what is shared: its recent units under the privacy
+    threshold, or its group hidden by the one rule (segworkshop.privacy) among the recent groups of its segment
+    (the shown groups and "everyone" would otherwise give it by subtraction)."""
+    from .privacy import hidden_values, is_small
+
+    min_units = ws.config.privacy_min_units
+    if is_small(units, min_units):
+        return True
+    if candidate.segment is None:
+        return False
+    groups = recent_groups(ws, candidate.segment)
+    if not len(groups):
+        return True
+    return (str(groups.segment.iloc[0]), str(candidate.value)) in hidden_values(groups, min_units)
+
+
 @dataclass(frozen=True)
 class Evaluation:
     name: str
@@ -87,6 +125,8 @@ class Evaluation:
     score: float  # impact per week of testing (the default ranking)
     judgement: float | None  # mean of the team's 1-5 scores, cost and risk inverted
     author: str = ""
+    hidden: bool = False  # traffic, rate and what follows from them withheld (privacy threshold)
+    note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -114,6 +154,12 @@ def evaluate(ws: Workshop, candidate: Candidate, alpha: float = stats.ALPHA, pow
     impact = units * rate * candidate.expected_lift if not math.isnan(rate) else 0.0
     score = impact / weeks if weeks else 0.0
     judged = [(6 - v if k in ("risk", "cost") else v) for k, v in candidate.scores.items() if k in JUDGEMENT and v]
+    hidden, note = target_hidden(ws, candidate, total_units), ""
+    if hidden:  # nothing that would give the group's size or rate: ranked last unless the team votes for it
+        units = rate = impact = mde = math.nan
+        per_group = weeks = None
+        score = 0.0
+        note = f"fewer than {ws.config.privacy_min_units} {ws.unit}s in the target group (numbers hidden)"
     return Evaluation(
         name=candidate.name,
         target=target,
@@ -127,6 +173,8 @@ def evaluate(ws: Workshop, candidate: Candidate, alpha: float = stats.ALPHA, pow
         score=score,
         judgement=sum(judged) / len(judged) if judged else None,
         author=candidate.author,
+        hidden=hidden,
+        note=note,
     )
 
 

@@ -2,7 +2,7 @@
 
 Everything here is display only: it formats what the analyses returned. Tables are built with
 ``DataFrame.to_html(escape=True)`` so that text participants typed shows as text. Groups under the privacy
-threshold are hidden (see :func:`segworkshop.compare.suppress_small`). Charts are drawn with the default
+threshold are hidden by the one rule of :mod:`segworkshop.privacy`. Charts are drawn with the default
 renderer in an interactive session, and as inline SVG (vl-convert, no JavaScript, no network) when a notebook
 runs headless for a report.
 """

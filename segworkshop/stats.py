@@ -462,8 +462,11 @@ class TippingPoint:
             return f"p < {P_FLOOR:.0e}" if self.p_value <= P_FLOOR else f"p ≤ {self.p_value:.2g}"
         return f"p = {self.p_value:.3g}"
 
-    def describe(self, what: str = "", min_units: int | None = None) -> str:
-        """One sentence. ``min_units``: a side with fewer units has its rate withheld (privacy threshold)."""
+    def describe(self, what: str = "", min_units: int | None = None, withhold: bool = False) -> str:
+        """One sentence. ``min_units``: a side with fewer units has its rate withheld (privacy threshold), and
+        then the other side's too (with the segment's rate it would give the small side's). ``withhold``: both
+        rates withheld anyway (the caller's privacy rule hides buckets on both sides of the cut, whose rates
+        would tell them apart; see segworkshop.privacy)."""
         what = f" {what}" if what else ""
         if self.shape == "none":
             return f"No tipping point{what}: no split differs beyond chance ({self.p_text()})."
@@ -471,9 +474,12 @@ class TippingPoint:
         def hidden(units: int) -> bool:
             return min_units is not None and units < min_units
 
+        small_above, small_below = hidden(self.units_above), hidden(self.units_below)
+        both = withhold or small_above or small_below
         withheld = f"fewer than {min_units} units (rate withheld)"
-        above = withheld if hidden(self.units_above) else f"{self.rate_above:.1%} succeed"
-        below = withheld if hidden(self.units_below) else f"{self.rate_below:.1%}"
+        protected = "rate withheld (privacy)"
+        above = (withheld if small_above else protected) if both else f"{self.rate_above:.1%} succeed"
+        below = (withheld if small_below else protected) if both else f"{self.rate_below:.1%}"
         meaning = SHAPES.get(self.shape, "").format(
             dev=self.deviance_step, df=self.step_fit_df, p=self.step_fit_p_value
         )

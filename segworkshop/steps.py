@@ -8,9 +8,10 @@ decided so far (a success definition or segments saved by a widget a cell earlie
 Two rules are applied here once, for every page:
 
 * **significance**: a row "differs" when its session q-value is at most :data:`segworkshop.stats.ALPHA`;
-* **privacy**: a table or chart that leaves out groups under ``privacy.min_units`` does so by
-  :func:`segworkshop.compare.suppress_small`, which also hides a second group of the segment when only one
-  would be hidden, so that the hidden one cannot be recovered by subtracting the shown ones from a total.
+* **privacy**: a table or chart that leaves out groups under ``privacy.min_units`` does so by the one rule of
+  :mod:`segworkshop.privacy`, which also hides further groups of the segment (the next smallest) so that no
+  hidden one can be recovered by subtracting the shown ones from a total; the decision depends on the
+  segment's counts only, so every page hides the same groups.
 
 The column labels of each table sit next to the step that fills it (``*_COLUMNS``): they are presentation, but
 they belong to what the step returns.
@@ -24,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .compare import Comparison, suppress_small
+from . import privacy
+from .compare import Comparison
 from .stats import ALPHA
 
 if TYPE_CHECKING:
@@ -57,7 +59,7 @@ PROFILE_COLUMNS = {
     "q_value": "q (session)",
     "over_represented": "over-represented",
 }
-STOP_COLUMNS = {"last_step": "last step reached", "units": "unsuccessful units", "share": "share"}
+STOP_COLUMNS = {"last_step": "last step reached", "units": "unsuccessful units", "share": "share", "note": "note"}
 RANKING_COLUMNS = {
     "rank": "#",
     "name": "experiment",
@@ -71,6 +73,7 @@ RANKING_COLUMNS = {
     "mde_relative": "detectable lift in 8 weeks",
     "judgement": "team score (1-5)",
     "votes": "dots",
+    "note": "note",
 }
 DIFFER_COLUMNS = {
     "segment": "segment",
@@ -89,6 +92,7 @@ CHOSEN_COLUMNS = {
     "votes": "dots",
     "impact_per_week": "extra successes / week",
     "weeks_to_result": "weeks to result",
+    "note": "note",
 }
 
 
@@ -108,34 +112,52 @@ def visible(rows: pd.DataFrame, min_units: int, within: str = "segment") -> pd.D
     ``rows`` must hold every group of each ``within`` (the small ones too), with their ``units``.
     """
     keyed = rows if within == "segment" else rows.assign(segment=rows[within].astype(str))
-    hidden = suppress_small(keyed.reset_index(drop=True), min_units)["hidden"].to_numpy()
+    if "successes" not in keyed.columns and "unsuccessful" in keyed.columns:  # the profile: the same counts
+        keyed = keyed.assign(successes=keyed["units"] - keyed["unsuccessful"])
+    hidden = privacy.suppress_partition(keyed.reset_index(drop=True), min_units).to_numpy()
     return rows[~hidden]
 
 
 def hidden_groups(counts: pd.DataFrame, min_units: int) -> set[tuple[str, str]]:
     """The (segment, value) groups the suppression rule hides, from counts of every value of each segment."""
-    shown = suppress_small(counts.reset_index(drop=True), min_units)
-    return {(str(r.segment), str(r.value)) for r in shown[shown.hidden].itertuples(index=False)}
+    return privacy.hidden_values(counts.reset_index(drop=True), min_units)
 
 
 # --------------------------------------------------------------------------- 01 · data check
 
 
 def data_check(session: Session) -> ValidationReport:
-    """The data-check report (page 01)."""
+    """The data-check report (page 01), its events table as a shared page shows it (:func:`shared_events`)."""
+    from dataclasses import replace
+
     from .validate import validate
 
-    return validate(session.workshop)
+    report = validate(session.workshop)
+    try:
+        return replace(report, events=shared_events(report.events, session.workshop.config.privacy_min_units))
+    except TypeError:  # not a dataclass: set the attribute
+        report.events = shared_events(report.events, session.workshop.config.privacy_min_units)
+        return report
+
+
+def shared_events(events: pd.DataFrame, min_units: int) -> pd.DataFrame:
+    """An events table (event, rows, users) as a shared page prints it: counts under the threshold read
+    "fewer than N", and an event the rows' partition rule hides shows no numbers (:mod:`segworkshop.privacy`)."""
+    return privacy.events_table(events, min_units)
 
 
 # --------------------------------------------------------------------------- 02 · success
 
 
 def event_counts(session: Session) -> pd.DataFrame:
-    """Events with their rows and users, most users first (page 02; the success picker's choices)."""
+    """Events with their rows and users, most users first (page 02; the success picker's choices). In a
+    headless run (a report) the counts are as a shared page shows them (:func:`shared_events`)."""
     from .validate import event_counts as counts
 
-    return counts(session.workshop.events)
+    df = counts(session.workshop.events)
+    if getattr(session, "interactive", True):
+        return df
+    return shared_events(df, session.workshop.config.privacy_min_units)
 
 
 def success_summary(session: Session) -> str:
@@ -156,10 +178,11 @@ def success_summary(session: Session) -> str:
 
 
 def weekly_trend(session: Session) -> pd.DataFrame:
-    """Success rate by week of first visit, every unit (page 02's chart)."""
+    """Success rate by week of first visit, every unit (page 02's chart): the weeks the privacy rule hides
+    (under the threshold, and the next smallest to protect one) left out."""
     from .compare import trend
 
-    return trend(session.workshop, every="week")
+    return privacy.weekly(trend(session.workshop, every="week"), session.workshop.config.privacy_min_units)
 
 
 # --------------------------------------------------------------------------- 03 · segments
@@ -220,8 +243,9 @@ def tipping_points(session: Session) -> list[Tipping]:
     out = []
     for seg in ordered:
         point = tipping_point(ws, seg.name)
-        sentence = f"{seg.name}: {point.describe(min_units=min_units)} Session q = {ledger.tipping_q(seg):.2g}."
         rows = compare(ws, [seg.name], strata=False).shareable()
+        said = point.describe(min_units=min_units, withhold=_straddles(rows, point.cut))
+        sentence = f"{seg.name}: {said} Session q = {ledger.tipping_q(seg):.2g}."
         cut = point.cut if point.shape != "none" else None
         out.append(Tipping(seg.name, sentence, rows[~rows.hidden], cut))
     return out
@@ -251,8 +275,33 @@ def ideas_to_check(session: Session) -> Ideas:
     hidden = hidden_groups(found.counts.singles, min_units)
     shown = pd.Series([not _touches(r, hidden) for r in rows.to_dict("records")], index=rows.index, dtype=bool)
     ideas = rows[shown & significant(rows) & (rows.units >= min_units)].head(SCOOP_IDEAS)
-    tipping = [f"{name}: {point.describe(min_units=min_units)}" for name, point in found.tipping.items()]
+    singles = found.counts.singles
+    tipping = []
+    for name, point in found.tipping.items():
+        part = singles[singles.segment == name].reset_index(drop=True)
+        part = part.assign(hidden=privacy.suppress_partition(part, min_units).to_numpy())
+        seg = next((x for x in found.segments if x.name == name), None)
+        if seg is not None:  # the buckets in the segment's order, as the tipping point cut them
+            part = part.assign(_key=[seg.sort_key(v) for v in part.value]).sort_values("_key")
+        tipping.append(f"{name}: {point.describe(min_units=min_units, withhold=_straddles(part, point.cut))}")
     return Ideas(f"{found.evaluated} groups scanned. {found.family_note}", ideas, tipping)
+
+
+def _straddles(rows: pd.DataFrame, cut: Any) -> bool:
+    """Whether the privacy rule hides buckets on both sides of a tipping point's cut (missing values aside):
+    the two sides' rates would then give the hidden buckets apart (:meth:`TippingPoint.describe` withholds
+    them). ``rows``: every bucket of the segment with ``hidden``, in the segment's order or with labels."""
+    from .segments import MISSING
+
+    part = rows[rows["value"].astype(str) != MISSING]
+    if not len(part) or not part["hidden"].any():
+        return False
+    values = [str(v) for v in part["value"]]
+    if str(cut) not in values:
+        return True  # no cut (or an unknown one): withhold rather than guess
+    at = values.index(str(cut))
+    hidden = part["hidden"].astype(bool).tolist()
+    return any(hidden[:at]) and any(hidden[at:])
 
 
 def _touches(row: dict[str, Any], hidden: set[tuple[str, str]]) -> bool:
@@ -329,9 +378,11 @@ def unsuccessful_profile(session: Session) -> Profile:
 
 def stopping_points(session: Session) -> pd.DataFrame | None:
     """For a sequence success: unsuccessful units by the last step reached (page 06); None for other kinds."""
+    from .unsuccessful import shared_stops
     from .unsuccessful import stopping_points as stops
 
-    return stops(session.workshop)
+    found = stops(session.workshop)
+    return None if found is None else shared_stops(found, session.workshop.config.privacy_min_units)
 
 
 def too_recent(session: Session) -> str:
@@ -429,6 +480,7 @@ __all__ = [
     "segment_ideas",
     "segment_trends",
     "segments_that_differ",
+    "shared_events",
     "significant",
     "stopping_points",
     "success_summary",

@@ -48,6 +48,7 @@ def profile_rows(counted: SegmentCounts, min_units: int, correction: str = "fdr_
                 "segment": r.segment,
                 "value": r.value,
                 "units": int(r.units),
+                "successes": int(r.successes),  # the counts the privacy rule judges, as on every other page
                 "unsuccessful": fails,
                 "share_unsuccessful": fails / fail_total if fail_total else float("nan"),
                 "share_successful": r.successes / total_x if total_x else float("nan"),
@@ -63,6 +64,19 @@ def profile_rows(counted: SegmentCounts, min_units: int, correction: str = "fdr_
     df["q_value"] = stats.adjust(df["p_value"].to_numpy(), correction)
     df["over_represented"] = (df["q_value"] <= stats.ALPHA) & (df["diff"] > 0)
     return df.sort_values(["over_represented", "diff"], ascending=False, kind="stable").reset_index(drop=True)
+
+
+def shared_stops(stops: pd.DataFrame, min_units: int) -> pd.DataFrame:
+    """Stopping points as a shared page shows them: the steps reached partition the unsuccessful units, so the
+    one privacy rule (segworkshop.privacy) hides a step under the threshold and the next smallest with it."""
+    from .privacy import HIDDEN_NOTE, suppress_partition
+
+    part = stops.assign(segment="", value=stops["last_step"].astype(str))
+    hidden = suppress_partition(part, min_units, successes=None).to_numpy()
+    out = stops.copy()
+    out[["units", "share"]] = out[["units", "share"]].astype("float64").where(~hidden)
+    out["note"] = [HIDDEN_NOTE.format(n=min_units, unit="unit") if h else "" for h in hidden]
+    return out
 
 
 def stopping_points(ws: Workshop) -> pd.DataFrame | None:

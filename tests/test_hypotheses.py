@@ -358,7 +358,9 @@ def test_small_groups_are_hidden_in_what_is_shared():
     assert tiny["verdict"] == "hidden" and tiny["explanation"] == "fewer than 10 units (hidden)"
     assert all(tiny[c] is None or pd.isna(tiny[c]) for c in ("units_a", "units_b", "rate_a", "lift", "q_value"))
     assert (ab["units_a"], ab["units_b"]) == (400, 500) and ab["rate_a"] == 0.3
-    assert ca["units_a"] is None and ca["rate_a"] == 0.2 and "Group sizes hidden" in ca["explanation"]
+    # c's rate too: with the shown rows and the baseline it would narrow tiny down (privacy.py)
+    assert ca["units_a"] is None and pd.isna(ca["rate_a"]) and ca["verdict"] == "hidden"
+    assert "would reveal a group of fewer than 10 units" in ca["explanation"]
     assert shareable(df, min_units=450)["hidden"].tolist() == [True, True, True]
     # the report's table: same rows, same rule
     html = []

@@ -351,7 +351,9 @@ def test_describe_withholds_a_side_under_the_privacy_threshold():
     assert tp.units_above == 9 and tp.units_below == 800
     text = tp.describe("days", min_units=10)
     assert "fewer than 10 units (rate withheld)" in text.lower()
-    assert f"{tp.rate_above:.1%}" not in text and f"{tp.rate_below:.1%}" in text
+    # the other side's rate too: with the segment's rate it would give the small side's
+    assert f"{tp.rate_above:.1%}" not in text and f"{tp.rate_below:.1%}" not in text
+    assert "rate withheld (privacy)" in text
     assert f"{tp.rate_above:.1%}" in tp.describe("days")  # no threshold: shown
     assert "withheld" not in tp.describe("days", min_units=5)
 
