@@ -403,11 +403,11 @@ def _open_engine_table(con: ibis.BaseBackend, spec: Mapping, base_dir: Path, key
                 raise DataError(
                     f"{key}: no table {name!r} in {path}.{did_you_mean(name, tables)} Tables: {listing(tables)}."
                 )
-            return con.table(name, database=(alias, "main"))
+            return known_times(con.table(name, database=(alias, "main")))
         parts = name.split(".")
         if len(parts) > 1:
-            return con.table(parts[-1], database=tuple(parts[:-1]) if len(parts) > 2 else parts[0])
-        return con.table(name)
+            return known_times(con.table(parts[-1], database=tuple(parts[:-1]) if len(parts) > 2 else parts[0]))
+        return known_times(con.table(name))
     except DataError:
         raise
     except Exception as exc:
