@@ -25,6 +25,7 @@ LAYERS = [
         "analyses",
         {
             "compare",
+            "privacy",
             "changes",
             "discover",
             "explore",
