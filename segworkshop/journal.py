@@ -8,6 +8,14 @@ writes a tombstone revision. Reading takes the newest revision of each entry. No
 concurrent writers never conflict and no lock is needed; the files are plain, diffable JSON, and the history of
 every entry is kept.
 
+A shared or synced folder leaves other things behind: half-written or empty files, macOS ``._`` resource forks,
+sync-conflict copies (``x (conflicted copy).json``, ``x.sync-conflict-….json``, ``x (1).json``), folders named
+like entries, symlinks, FIFOs. Reading never opens anything but a regular file (a FIFO would block forever),
+never raises over such a file and skips everything that is not a well-formed entry; :meth:`Journal.skipped` lists
+what was skipped and why, :meth:`Journal.skipped_note` says it in one sentence for validate and the report.
+Temporary files of a writer that was killed mid-save are removed once stale (see ``STALE_TEMP_SECONDS``), never
+while a live writer may still rename them.
+
 Participant names and texts are data: any characters are allowed; a name is never used raw in a path (the
 folder is a slug plus a short hash of the name), and texts are stored as typed (escaping is the job of
 whatever displays them).
@@ -19,6 +27,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 import tempfile
 import time
 import uuid
@@ -32,6 +41,55 @@ from .errors import ConfigError
 
 ENTRY_KINDS = ("success", "segments", "hypotheses", "findings", "scores", "votes", "notes", "room")
 FACILITATOR = "facilitator"
+
+#: A writer's temporary file (``.tmp-….json``) older than this (by mtime) belongs to a killed writer: removed.
+STALE_TEMP_SECONDS = 600
+#: No entry is anywhere near this big; a bigger file is not read (it is not an entry).
+MAX_ENTRY_BYTES = 16 * 1024 * 1024
+
+_TEMP_NAME = re.compile(r"^\.tmp-[A-Za-z0-9_]+\.json$")  # what tempfile.mkstemp(prefix=".tmp-", suffix=".json") makes
+_CONFLICT_NAME = re.compile(
+    r"(conflicted copy|conflict|\.sync-conflict-|\s\(\d+\)\.json$|~\d*\.json$)",
+    re.IGNORECASE,
+)
+_RECORD_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "kind": str,
+    "id": str,
+    "author": str,
+    "at": str,
+    "ns": int,
+    "deleted": bool,
+    "data": dict,
+}
+_FILE_TYPES = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file in the journal that reading skipped: where it is and why, in words a facilitator understands."""
+
+    path: str  # relative to the workshop folder, e.g. "journal/hypotheses/ana-1a2b3c4d5e/x (1).json"
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path} ({self.reason})"
+
+
+def _file_type(mode: int) -> str:
+    for test, name in _FILE_TYPES:
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+class _Foreign(Exception):
+    """Internal: this file is not a well-formed entry (the message is the reason)."""
 
 
 @dataclass(frozen=True)
@@ -155,19 +213,206 @@ class Journal:
             names.update(e.author for e in self.entries(kind))
         return sorted(names)
 
-    def _records(self, kind: str, author: str | None) -> Iterable[dict[str, Any]]:
+    def skipped(self) -> list[Skipped]:
+        """Every file under the journal's kind folders that reading skips, with the reason (sorted by path).
+
+        A fresh look at the folder each call (nothing is cached); never raises."""
+        out: list[Skipped] = []
+        for kind in ENTRY_KINDS:
+            for _ in self._records(kind, None, out):
+                pass
+        return sorted(out, key=lambda s: s.path)
+
+    def skipped_note(self) -> str | None:
+        """One sentence naming what reading skipped (for validate and the report), or None when nothing was."""
+        skipped = self.skipped()
+        if not skipped:
+            return None
+        shown = "; ".join(str(s) for s in skipped[:3])
+        more = f"; and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+        files = "1 file" if len(skipped) == 1 else f"{len(skipped)} files"
+        return (
+            f"{files} in the journal {'was' if len(skipped) == 1 else 'were'} skipped, not read as entries: "
+            f"{shown}{more}. Remove {'it' if len(skipped) == 1 else 'them'} or restore a good copy; "
+            "the other entries are read as usual."
+        )
+
+    def _rel(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.root.parent).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+    def _records(self, kind: str, author: str | None, skipped: list[Skipped] | None = None) -> Iterable[dict[str, Any]]:
+        """The well-formed records of a kind. Anything else is skipped (into ``skipped`` when given)."""
+
+        def skip(path: Path, reason: str) -> None:
+            if skipped is not None:
+                skipped.append(Skipped(self._rel(path), reason))
+
         base = self.root / kind
-        if not base.is_dir():
+        try:
+            base_mode = os.lstat(base).st_mode
+        except OSError:
+            return  # no such kind yet
+        if not stat.S_ISDIR(base_mode) and not (stat.S_ISLNK(base_mode) and base.is_dir()):
+            skip(base, f"the {kind} folder is not a folder ({_file_type(base_mode)})")
             return
-        folders = [base / participant_folder(author)] if author else sorted(p for p in base.iterdir() if p.is_dir())
+        if author:
+            folders = [base / participant_folder(author)]
+        else:
+            try:
+                names = sorted(os.listdir(base))
+            except OSError as error:
+                skip(base, f"the folder could not be listed ({error.strerror or error})")
+                return
+            folders = []
+            for name in names:
+                path = base / name
+                reason = self._folder_problem(path)
+                if reason is None:
+                    folders.append(path)
+                elif reason:
+                    skip(path, reason)
+        seen: dict[tuple[str, int], Path] = {}
         for folder in folders:
-            if not folder.is_dir():
+            if author and self._folder_problem(folder) is not None:
                 continue
-            for path in sorted(folder.glob("*.json")):
-                if path.name.startswith(".tmp-"):
+            try:
+                names = sorted(os.listdir(folder))
+            except OSError as error:
+                if not isinstance(error, FileNotFoundError):
+                    skip(folder, f"the folder could not be listed ({error.strerror or error})")
+                continue
+            for name in names:
+                path = folder / name
+                try:
+                    record = self._read(path, kind)
+                except FileNotFoundError:
+                    continue  # gone since the listing (e.g. a writer's temp file, just renamed)
+                except _Foreign as foreign:
+                    if str(foreign):
+                        skip(path, str(foreign))
                     continue
-                with path.open(encoding="utf-8") as handle:
-                    yield json.load(handle)
+                key = (record["id"], record["ns"])
+                if key in seen:
+                    skip(path, f"a duplicate of {seen[key].name} (a copy made by a sync tool or by hand)")
+                    continue
+                seen[key] = path
+                yield record
+
+    def _folder_problem(self, path: Path) -> str | None:
+        """Why a participant folder is not read ("" = ignore silently), or None when it is a folder to read."""
+        try:
+            mode = os.lstat(path).st_mode
+        except FileNotFoundError:
+            return ""
+        except OSError as error:
+            return f"could not be looked at ({error.strerror or error})"
+        if stat.S_ISDIR(mode):
+            return None
+        if path.name.startswith("._"):
+            return "a macOS resource fork (._ file), not a participant's folder"
+        if stat.S_ISLNK(mode):
+            target = self._link_target(path)
+            if target is None:
+                return "a symlink whose target is missing or outside the journal folder"
+            if not target.is_dir():
+                return "a symlink that does not lead to a participant's folder"
+            return None
+        if path.name.startswith("."):
+            return "a hidden file, not a participant's folder"
+        return f"not a participant's folder ({_file_type(mode) if not stat.S_ISREG(mode) else 'a file'})"
+
+    def _link_target(self, path: Path) -> Path | None:
+        """Where a symlink leads, if it exists and is inside the journal folder."""
+        try:
+            target = Path(os.path.realpath(path))
+            root = Path(os.path.realpath(self.root))
+            target.relative_to(root)
+            os.stat(target)
+        except (OSError, ValueError, RuntimeError):
+            return None
+        return target
+
+    def _read(self, path: Path, kind: str) -> dict[str, Any]:
+        """One record file, or :class:`_Foreign` with the reason ("" = skip silently). Never opens a non-regular
+        file, never blocks."""
+        name = path.name
+        try:
+            info = os.lstat(path)
+        except FileNotFoundError:
+            raise
+        except OSError as error:
+            raise _Foreign(f"could not be looked at ({error.strerror or error})") from None
+        if _TEMP_NAME.match(name) and stat.S_ISREG(info.st_mode):
+            if time.time() - info.st_mtime > STALE_TEMP_SECONDS:
+                try:
+                    path.unlink()
+                except FileNotFoundError:
+                    pass
+                except OSError:
+                    raise _Foreign("a temporary file left by an interrupted save (could not be removed)") from None
+            raise _Foreign("")  # a save in progress (or just cleaned up): not foreign
+        if name.startswith("._"):
+            raise _Foreign("a macOS resource fork (._ file), not an entry")
+        if name.startswith("."):
+            raise _Foreign("a hidden file (a temporary or metadata file of an editor or sync tool)")
+        if not name.endswith(".json"):
+            raise _Foreign("not a journal file (the name does not end in .json)")
+        if _CONFLICT_NAME.search(name):
+            raise _Foreign("a sync-conflict copy (the original is read; this copy is not)")
+        target = path
+        if stat.S_ISLNK(info.st_mode):
+            resolved = self._link_target(path)
+            if resolved is None:
+                raise _Foreign("a symlink whose target is missing or outside the journal folder")
+            target = resolved
+            try:
+                info = os.stat(target)
+            except OSError:
+                raise _Foreign("a symlink whose target is missing or outside the journal folder") from None
+        if not stat.S_ISREG(info.st_mode):
+            raise _Foreign(f"not a regular file ({_file_type(info.st_mode)})")
+        if info.st_size > MAX_ENTRY_BYTES:
+            raise _Foreign(f"too large to be an entry ({info.st_size} bytes)")
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+        try:
+            fd = os.open(target, flags)
+        except FileNotFoundError:
+            raise
+        except OSError as error:
+            raise _Foreign(f"could not be read ({error.strerror or error})") from None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced between the look and the open
+                raise _Foreign("not a regular file (changed while being read)")
+            chunks = []
+            size = 0
+            while True:
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > MAX_ENTRY_BYTES:
+                    raise _Foreign("too large to be an entry")
+                chunks.append(chunk)
+        except OSError as error:
+            raise _Foreign(f"could not be read ({error.strerror or error})") from None
+        finally:
+            os.close(fd)
+        raw = b"".join(chunks)
+        if not raw.strip():
+            raise _Foreign("empty (a save that never finished, or a placeholder left by a sync tool)")
+        try:
+            record = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise _Foreign("not UTF-8 text (not a journal entry, or damaged)") from None
+        except (ValueError, RecursionError):
+            raise _Foreign("not valid JSON (half-written or edited by hand)") from None
+        problem = _shape_problem(record, kind)
+        if problem:
+            raise _Foreign(f"not a journal entry ({problem})")
+        return record
 
     def _current(self, kind: str, entry_id: str) -> Entry:
         for entry in self.entries(kind):
@@ -179,3 +424,20 @@ class Journal:
     def _check_kind(kind: str) -> None:
         if kind not in ENTRY_KINDS:
             raise ConfigError(f"unknown journal kind {kind!r}; kinds: {', '.join(ENTRY_KINDS)}.")
+
+
+def _shape_problem(record: Any, kind: str) -> str | None:
+    """What is wrong with a parsed record's shape, or None when it is a well-formed entry of ``kind``."""
+    if not isinstance(record, dict):
+        return f"JSON {type(record).__name__}, not an object"
+    for key, expected in _RECORD_FIELDS.items():
+        if key not in record:
+            return f"no {key!r} field"
+        value = record[key]
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            return f"the {key!r} field is not a {getattr(expected, '__name__', expected)}"
+    if record["kind"] != kind:
+        return f"an entry of kind {record['kind']!r} in the {kind!r} folder"
+    if not record["id"]:
+        return "an empty 'id'"
+    return None
