@@ -85,3 +85,19 @@ def assert_same_people(local, remote) -> None:
     pd.testing.assert_frame_equal(a[cols], b[cols], check_dtype=False)
     assert a.unit_id.nunique() == 121  # 120 people and the late one, not 211 ids
     assert local.baseline() == remote.baseline()
+
+
+def chromium() -> str:
+    """Debian's chromium for the browser tests (never a browser a tool downloads): in CI its absence fails the
+    test (tests/run.sh installs it), elsewhere it skips."""
+    import os
+    import shutil
+
+    import pytest
+
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing: tests/run.sh installs Debian's chromium for this test")
+        pytest.skip("needs Debian's chromium (tests/run.sh installs it)")
+    return found

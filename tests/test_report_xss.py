@@ -11,13 +11,12 @@ index that says why.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml as pyyaml
+from parity import chromium
 
 from segworkshop.sanitize import clean_html
 
@@ -130,15 +129,6 @@ def test_a_real_chart_keeps_its_svg():
 # --------------------------------------------------------------------------- the whole report, in chromium
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is missing: tests/run.sh installs Debian's chromium for this test")
-        pytest.skip("needs Debian's chromium (tests/run.sh installs it)")
-    return found
-
-
 def _hostile_workshop(folder: Path) -> Path:
     """The small workshop with every payload in the title, the success event's name and a ``where:`` value, and
     in the journal: one hypothesis (text and author) and one finding per payload."""
@@ -212,7 +202,7 @@ def test_payloads_run_nothing_fetch_nothing_and_read_as_text(hostile_report):
     executed: dict[str, int] = {}
     with sync_playwright() as p:
         browser = p.chromium.launch(
-            executable_path=_chromium(),
+            executable_path=chromium(),
             args=["--no-sandbox", "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9"],
         )
         try:

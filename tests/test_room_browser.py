@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from parity import chromium
 
 from segworkshop.journal import Journal
 
@@ -28,15 +29,6 @@ XSS = [
 ]
 # the README's screenshots: `SEGWORKSHOP_SCREENSHOTS=workshop pytest -m e2e tests/test_room_browser.py` rewrites them
 SCREENSHOTS = os.environ.get("SEGWORKSHOP_SCREENSHOTS")
-
-
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is missing: tests/run.sh installs Debian's chromium for this test")
-        pytest.skip("needs Debian's chromium (tests/run.sh installs it)")
-    return found
 
 
 @contextlib.contextmanager
@@ -74,7 +66,7 @@ def room(small_workshop):
 @pytest.fixture
 def browser():
     pw = pytest.importorskip("playwright.sync_api")
-    executable = _chromium()
+    executable = chromium()
     with pw.sync_playwright() as p:
         launched = p.chromium.launch(executable_path=executable, args=["--no-sandbox"])
         yield launched
