@@ -28,6 +28,7 @@ from segworkshop.explore import (
     explore,
 )
 from segworkshop.ledger import row_key
+from segworkshop.privacy import hidden_cells
 from segworkshop.session import Session
 
 WITHIN_DAYS = 14  # the small workshop's success window
@@ -254,35 +255,65 @@ def test_q_adds_a_new_comparison_to_the_ledgers_family(ws, ledger, spec):
 # --------------------------------------------------------------------------- privacy
 
 
-def test_small_groups_are_hidden_with_a_second_one(ws, judged):
-    """[0, 5) holds a few buyers only: hidden, and the next smallest value of the segment too (else the total
-    minus the others would give it away); their p-values still count in the family."""
-    result = explore(ws, {"column": "order_value", "bins": [0, 5, 100]})
-    v = judged.order_value.astype(float)
-    sizes = pd.Series(
-        {
-            "[0, 5)": int((v < 5).sum()),
-            "[5, 100)": int(((v >= 5) & (v < 100)).sum()),
-            "100+": int((v >= 100).sum()),
-            "(missing)": int(v.isna().sum()),
-        }
-    )
-    small = set(sizes[sizes < MIN_UNITS].index)
-    assert small == {"[0, 5)"}  # exactly one small group: the rule hides one more
-    expected_hidden = small | {sizes[sizes >= MIN_UNITS].idxmin()}
+def visit_days(units: pd.DataFrame, events: pd.DataFrame, days: int) -> pd.Series:
+    """Days a week visiting, by hand: distinct UTC calendar days with a visit in [start, start + days)."""
+    e = events[events.event == "visit"].merge(units[["unit_id", "start_at"]], left_on="user_id", right_on="unit_id")
+    inside = e[(e.timestamp >= e.start_at) & (e.timestamp < e.start_at + pd.Timedelta(days=days))]
+    n = inside.assign(day=inside.timestamp.dt.floor("D")).groupby("unit_id").day.nunique()
+    return units.unit_id.map(n).fillna(0).astype(int) * 7 // days
+
+
+def by_hand_hidden(values: pd.Series, success: pd.Series) -> set[str]:
+    """The groups the privacy rule hides, from counts made by hand (the rule itself is tested in test_privacy)."""
+    g = pd.DataFrame({"value": values.to_numpy(), "s": success.to_numpy()}).groupby("value").s.agg(["size", "sum"])
+    flags = hidden_cells(g["size"].tolist(), MIN_UNITS, g["sum"].astype(int).tolist(), [str(v) for v in g.index])
+    return {str(v) for v, f in zip(g.index, flags, strict=True) if f}
+
+
+def check_hidden(result, expected_hidden: set[str], shown_sizes: pd.Series) -> None:
     rows = result.rows.set_index("value")
     assert set(rows.index[rows.hidden]) == expected_hidden
     hidden = rows[rows.hidden]
     assert hidden[["units", "successes", "rate", "ci_low", "ci_high", "lift", "p_value", "q_value"]].isna().all().all()
-    assert (hidden.note == f"fewer than {MIN_UNITS} units (hidden)").all()
-    assert (rows.loc[~rows.hidden, "units"].astype(int) == sizes[~sizes.index.isin(expected_hidden)]).all()
-    # the q of the shown rows is BH over every row's p (hidden ones included), as compare corrects
-    everything = compare(ws, [{"name": "order_value", "column": "order_value", "bins": [0, 5, 100]}], strata=False)
+    assert (hidden.note == f"fewer than {MIN_UNITS} units (hidden)").all()  # the protectors look like the small one
     shown = rows[~rows.hidden]
-    assert np.allclose(shown.q_value, everything.rows.set_index("value").q_value.loc[shown.index], rtol=1e-12)
-    payload = json.dumps(result.to_dict())  # nothing of a hidden group travels to the room
-    row = next(r for r in json.loads(payload)["rows"] if r["value"] == "[0, 5)")
-    assert row["units"] is None and row["successes"] is None and row["hidden"] is True
+    assert (shown.units.astype(int) == shown_sizes.loc[shown.index]).all()
+    payload = json.loads(json.dumps(result.to_dict()))  # nothing of a hidden group travels to the room
+    for row in payload["rows"]:
+        if row["value"] in expected_hidden:
+            assert row["units"] is None and row["successes"] is None and row["hidden"] is True
+
+
+def test_a_small_group_is_hidden_with_a_second_one(ws, judged, events):
+    """Visiting on 7 days of the first 7 is rare: that group is hidden, and one more of the segment (else the total
+    minus the others would give it away); their p-values still count in the family."""
+    compared = landmark(judged, 7)
+    days = visit_days(compared, events, 7)
+    sizes = days.value_counts()
+    assert (sizes < MIN_UNITS).sum() >= 1 and (sizes >= MIN_UNITS).sum() >= 3
+    expected = by_hand_hidden(days.astype(str), compared.success)
+    assert {str(v) for v in sizes[sizes < MIN_UNITS].index} < expected and len(expected) >= 2
+    result = explore(ws, {"frequency": "visit", "per": "week", "window_days": 7})
+    sizes.index = sizes.index.astype(str)
+    check_hidden(result, expected, sizes)
+    # the q of the shown rows is BH over every row's p (hidden ones included), as by hand
+    shown = result.rows[~result.rows.hidden].set_index("value")
+    q = by_hand(days.astype(str), compared.success).q_value
+    assert np.allclose(shown.q_value, q.loc[shown.index], rtol=1e-12)
+
+
+def test_when_hiding_any_few_groups_tells_their_rate_every_group_is_hidden(ws, judged):
+    """The small workshop knows an order value only for buyers: every binned group is 100% successful and the
+    missing one 0%. Hiding the small group with a second one would still tell both rates (all of the hidden units
+    succeeded), so the rule hides every group of the segment rather than publish a small group's rate."""
+    result = explore(ws, {"column": "order_value", "bins": [0, 5, 100]})
+    v = judged.order_value.astype(float)
+    values = pd.cut(v, [0, 5, 100, np.inf], right=False, labels=["[0, 5)", "[5, 100)", "100+"]).astype(str)
+    values = values.where(v.notna(), "(missing)")
+    assert (judged.success[v.notna()]).all() and not judged.success[v.isna()].any()
+    expected = by_hand_hidden(values, judged.success)
+    assert expected == {"[0, 5)", "[5, 100)", "100+", "(missing)"}
+    check_hidden(result, expected, values.value_counts())
 
 
 # --------------------------------------------------------------------------- the spec
