@@ -261,6 +261,7 @@ def _summary(yaml: Path, result: RunResult, previous: dict[str, Any] | None) -> 
         # each of these reads the config, the journal or the data: whatever breaks, the index still renders and
         # says why (the README's promise), and the steps' pages say where
         session = Session(yaml)
+        summary["journal_skipped"] = session.journal.skipped_note() or ""
         summary["title"] = session.config.title
         summary["data"] = describe_source(session.config.data.events, session.config.base_dir)
         summary["engine"] = describe_engine(session.config.engine)  # never a password
@@ -304,6 +305,8 @@ def _write_index(
     )
     if "error" in summary:
         parts.append(f'<div class="failed"><b>The data could not be analysed:</b> {esc(summary["error"])}</div>')
+    if summary.get("journal_skipped"):
+        parts.append(f'<div class="failed"><b>Journal:</b> {esc(summary["journal_skipped"])}</div>')
     failed = [s for s in result.steps if not s.ok]
     if failed:
         parts.append(

@@ -7,6 +7,7 @@ Stale temporary files of a killed writer are removed, a live writer's are kept.
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import socket
@@ -353,6 +354,7 @@ def test_writes_stay_atomic_next_to_foreign_files(tmp_path: Path):
 def test_a_session_reads_through_foreign_files(small_workshop: Path):
     from click.testing import CliRunner
 
+    from segworkshop import report
     from segworkshop.cli import main
     from segworkshop.session import Session
 
@@ -395,6 +397,13 @@ def test_a_session_reads_through_foreign_files(small_workshop: Path):
         out["cli"] = CliRunner().invoke(main, ["hypotheses", str(small_workshop), "--format", "json"])
         out["note"] = s.journal.skipped_note()
         out["skipped"] = s.journal.skipped()
+        out["validate"] = CliRunner().invoke(main, ["validate", str(small_workshop)])
+        result = report.RunResult(out=folder / "out", started="2026-12-02T00:00:00+00:00", steps=[])
+        summary, _ = report._summary(small_workshop.resolve(), result, None)
+        (folder / "out").mkdir()
+        report._write_index(folder / "out", "t", summary, None, None, result)
+        out["summary"] = summary
+        out["index"] = (folder / "out" / "index.html").read_text()
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
@@ -415,3 +424,8 @@ def test_a_session_reads_through_foreign_files(small_workshop: Path):
     )
     assert all(p.startswith("journal/") for p in paths)
     assert out["note"].startswith(f"{len(paths)} files in the journal were skipped")
+    # validate and the report's index name them too (a warning: the other entries are read)
+    assert out["validate"].exit_code == 0, out["validate"].output
+    assert " ".join(out["validate"].output.split()).count(f"{len(paths)} files in the journal were skipped") == 1
+    assert out["summary"]["journal_skipped"] == out["note"]
+    assert html.escape(out["note"]) in out["index"]
