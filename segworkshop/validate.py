@@ -8,6 +8,7 @@ values and flags the ones that look like ids; checks that the success definition
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import ibis.expr.types as ir
@@ -216,6 +217,7 @@ def validate(ws: Workshop) -> ValidationReport:
             f"`data.identity: {{known: {mapped.sources['user_id']}, anonymous: {unstitched}}}` "
             "(or `data.identity: false` to keep the ids apart on purpose)."
         )
+    _check_broken_quotes(ws, report, events)
     if report.duplicate_rows:
         report.warn(
             f"{report.duplicate_rows:,} rows are exact duplicates of another row (double-sent events?). "
@@ -245,6 +247,51 @@ def validate(ws: Workshop) -> ValidationReport:
         if skipped:
             report.warn(skipped)
     return report
+
+
+def _odd_quotes(value: ir.StringValue) -> ir.BooleanValue:
+    """A value holding an odd number of double quotes: what a CSV row with a broken quote leaves in a field."""
+    count = value.length() - value.replace('"', "").length()
+    return value.notnull() & (count % 2 == 1)
+
+
+def _check_broken_quotes(ws: Workshop, report: ValidationReport, events: ir.Table) -> None:
+    """A warning when event names or user ids hold an unbalanced quote (``"visit``): the file has a broken quote
+    and its rows were read with the quote inside a value, so that row's event (or user) is a different one."""
+    for name in ("event", "user_id"):
+        value = events[name].cast("string")
+        bad = events.filter(_odd_quotes(value))
+        row = bad.aggregate(n=bad.count(), example=bad[name].cast("string").min()).to_pandas().iloc[0]
+        n = int(row["n"] or 0)
+        if not n:
+            continue
+        column = ws.mapped.sources.get(name, name)
+        where = _first_line_holding(ws, str(row["example"]))
+        report.warn(
+            f"{n:,} row(s) have {'an event name' if name == 'event' else 'a user id'} with an unbalanced quote "
+            f"in column {column!r} (e.g. {row['example']!r}{where}): the file has a broken quote, so those rows "
+            "are read with the quote inside the value, as an event (or user) of their own. Fix: repair the quote in the export (every quoted field "
+            'opens and closes with ", and a " inside a quoted field is doubled as "").'
+        )
+
+
+def _first_line_holding(ws: Workshop, value: str) -> str:
+    """ ", first on line N of FILE" for a single local CSV file holding ``value`` (read until found), else ""."""
+    spec = ws.config.data.events
+    path = spec.get("path") if isinstance(spec, dict) else spec
+    if not isinstance(path, (str, Path)):
+        return ""
+    file = Path(path) if Path(path).is_absolute() else ws.config.base_dir / path
+    if file.suffix.lower() not in (".csv", ".tsv", ".txt") or not file.is_file():
+        return ""
+    try:
+        with file.open(encoding="utf-8", errors="replace") as handle:
+            for number, line in enumerate(handle, start=1):
+                if value in line:
+                    return f", first on line {number:,} of {file}"
+    except OSError:
+        return ""
+    return ""
 
 
 ANONYMOUS_NAMES = ("anonymous_id", "anonymousid", "anon_id", "device_id", "$device_id", "user_pseudo_id")

@@ -313,6 +313,12 @@ CASES: dict[str, Case] = {
         0,
         ["1 row(s)", "skipped", "invalid encoding", "14 of 40 users (35.0%)"],
     ),
+    "CSV row with a broken quote": Case(
+        text_file(with_line('c1,"visit,2026-03-01T10:00:00Z,a')),
+        "validate",
+        0,
+        ["unbalanced quote", "column 'what'", "'\"visit'", "first on line 11", "events.csv", "repair the quote"],
+    ),
     "CSV line too long": Case(
         text_file(with_line("c1,visit,2026-03-01T10:00:00Z," + "x" * 2_100_000)),
         "validate",
