@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 import yaml
 
-from .config import load_config
+from .config import bounded_load, load_config
 from .engine import connect, describe, duckdb_path, mask
 from .errors import ConfigError, DataError, first_line
 from .masking import redact, secret_values
@@ -78,13 +78,14 @@ def upload(workshop: str | Path, engine: Any, schema: str | None, out: str | Pat
         _copy(table, target, mask(_url(engine)), schema, name)
         data[name] = {"table": f"{schema}.{name}"}
 
-    raw = yaml.safe_load(source.read_text())
+    raw = bounded_load(source.read_text(encoding="utf-8"))  # read (and bounded) by load_config already
     given = raw["data"] if isinstance(raw["data"], Mapping) else {"events": raw["data"]}  # `data: events.parquet`
     raw["data"] = {**{k: v for k, v in given.items() if k not in NAMES}, **data}
     raw["engine"] = engine if isinstance(engine, Mapping) else {"url": str(engine)}
     out.mkdir(parents=True, exist_ok=True)
     written = out / "workshop.yaml"
-    header = f"# {source} with its data uploaded to {mask(_url(engine))} (segworkshop upload)\n"
+    said = " ".join(f"{source} with its data uploaded to {mask(_url(engine))}".split())  # one comment line
+    header = f"# {said} (segworkshop upload)\n"
     written.write_text(header + yaml.safe_dump(raw, sort_keys=False, allow_unicode=True))
     journal = source.parent / "journal"
     if journal.is_dir():
@@ -94,7 +95,7 @@ def upload(workshop: str | Path, engine: Any, schema: str | None, out: str | Pat
 
 def uploaded_tables(workshop: str | Path) -> list[str]:
     """The tables a workshop.yaml reads (``data.<name>: {table: ...}``), e.g. the one :func:`upload` wrote."""
-    data = yaml.safe_load(Path(workshop).read_text())["data"]
+    data = bounded_load(Path(workshop).read_text(encoding="utf-8"))["data"]
     return [v["table"] for v in data.values() if isinstance(v, dict) and "table" in v]
 
 
