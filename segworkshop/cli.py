@@ -81,12 +81,16 @@ def validate(workshop: Path, fmt: str) -> None:
 
     Exit code 0 when it is, 2 when something must be fixed first.
     """
+    from .journal import Journal
     from .validate import validate as run_validation
     from .workshop import Workshop
 
     ws = Workshop.load(workshop)
     _progress(f"reading {ws.mapped.label}")
     report = run_validation(ws)
+    skipped = Journal(ws.config.base_dir).skipped_note()  # a shared folder's leftovers in the journal, named
+    if skipped:
+        report.warn(skipped)
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), indent=2, default=str))
     else:

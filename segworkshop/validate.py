@@ -17,7 +17,6 @@ import pandas as pd
 from . import traitrules
 from .errors import DataError, SegworkshopError, did_you_mean, first_line, listing
 from .identity import summarize_identity
-from .journal import Journal
 from .masking import redact
 from .nested import nested_paths
 from .presets import PRESETS
@@ -242,10 +241,6 @@ def validate(ws: Workshop) -> ValidationReport:
     _check_success(ws, report)
     for problem in segment_problems(ws, ws.config.segments):  # what the session would refuse, said now
         report.error(problem)
-    if ws.config.path is not None:  # files in the journal folder that reading skips (a shared folder's leftovers)
-        skipped = Journal(ws.config.base_dir).skipped_note()
-        if skipped:
-            report.warn(skipped)
     return report
 
 
