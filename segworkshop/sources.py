@@ -82,7 +82,7 @@ class MappedEvents:
 def describe_source(spec: Any, base_dir: Path) -> str:
     """How a source is named in messages: a path, a table, or the Python object's type."""
     if isinstance(spec, (str, Path)):
-        return str(_resolve_path(spec, base_dir))
+        return str(resolve_path(spec, base_dir))
     if isinstance(spec, Mapping) and "path" in spec:
         return describe_source(spec["path"], base_dir)
     if isinstance(spec, Mapping) and "table" in spec:
@@ -135,7 +135,7 @@ def _open_table_shards(con: ibis.BaseBackend, spec: Mapping, base_dir: Path, key
     database = spec.get("database")
     try:
         if database:
-            path = _resolve_path(database, base_dir)
+            path = resolve_path(database, base_dir)
             if not path.exists():
                 raise DataError(f"{key}: no such DuckDB file {path}. Paths are relative to workshop.yaml.")
             alias = "src_" + hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]  # as _open_engine_table
@@ -171,7 +171,8 @@ def _open_table_shards(con: ibis.BaseBackend, spec: Mapping, base_dir: Path, key
     return delivered.union_by_name(parts, key)
 
 
-def _resolve_path(spec: str | Path, base_dir: Path) -> Path:
+def resolve_path(spec: str | Path, base_dir: Path) -> Path:
+    """A path as workshop.yaml means it: `~` expanded, relative to the workshop folder."""
     path = Path(spec).expanduser()
     return path if path.is_absolute() else base_dir / path
 
@@ -184,7 +185,7 @@ def _open_files(
     ``csv``: options for the engine's CSV reader, from ``{path: FILE, csv: {ignore_errors: true}}`` (see
     ``config.CSV_OPTIONS``); with ``ignore_errors`` the rows skipped are counted and said (a warning).
     """
-    path = _resolve_path(spec, base_dir)
+    path = resolve_path(spec, base_dir)
     text = str(path)
     cache = delivered.Cache(base_dir, key)
     if path.is_dir():
@@ -390,7 +391,7 @@ def _open_engine_table(con: ibis.BaseBackend, spec: Mapping, base_dir: Path, key
     database = spec.get("database")
     try:
         if database:
-            path = _resolve_path(database, base_dir)
+            path = resolve_path(database, base_dir)
             if not path.exists():
                 raise DataError(f"{key}: no such DuckDB file {path}. Paths are relative to workshop.yaml.")
             alias = _alias(path)
@@ -436,7 +437,7 @@ def sibling_table(con: ibis.BaseBackend, events: Any, name: str, base_dir: Path)
     database = events.get("database")
     try:
         if database:
-            path = _resolve_path(database, base_dir)
+            path = resolve_path(database, base_dir)
             names = _tables_in(con, _alias(path))
         else:
             prefix = events["table"].split(".")[:-1]

@@ -22,6 +22,7 @@ from .nested import nested_paths
 from .presets import PRESETS
 from .profile import event_counts, trait_profile
 from .segments import segment_problems
+from .sources import resolve_path
 from .workshop import Workshop
 
 BAD_TIME_SHARE = 0.01  # more than 1% of rows with unreadable times: the mapping is wrong, not the odd row
@@ -253,20 +254,24 @@ def _odd_quotes(value: ir.StringValue) -> ir.BooleanValue:
 def _check_broken_quotes(ws: Workshop, report: ValidationReport, events: ir.Table) -> None:
     """A warning when event names or user ids hold an unbalanced quote (``"visit``): the file has a broken quote
     and its rows were read with the quote inside a value, so that row's event (or user) is a different one."""
-    for name in ("event", "user_id"):
+    fields = {"event": "an event name", "user_id": "a user id"}
+    aggs: dict[str, ir.Value] = {}
+    for name in fields:  # one pass over the events for both columns
         value = events[name].cast("string")
-        bad = events.filter(_odd_quotes(value))
-        row = bad.aggregate(n=bad.count(), example=bad[name].cast("string").min()).to_pandas().iloc[0]
-        n = int(row["n"] or 0)
+        odd = _odd_quotes(value)
+        aggs[f"n_{name}"], aggs[f"e_{name}"] = odd.ifelse(1, 0).sum(), value.min(where=odd)
+    row = events.aggregate(**aggs).to_pandas().iloc[0]
+    for name, what in fields.items():
+        n = int(row[f"n_{name}"] or 0)
         if not n:
             continue
+        example = str(row[f"e_{name}"])
         column = ws.mapped.sources.get(name, name)
-        where = _first_line_holding(ws, str(row["example"]))
         report.warn(
-            f"{n:,} row(s) have {'an event name' if name == 'event' else 'a user id'} with an unbalanced quote "
-            f"in column {column!r} (e.g. {row['example']!r}{where}): the file has a broken quote, so those rows "
-            "are read with the quote inside the value, as an event (or user) of their own. Fix: repair the quote in the export (every quoted field "
-            'opens and closes with ", and a " inside a quoted field is doubled as "").'
+            f"{n:,} row(s) have {what} with an unbalanced quote in column {column!r} (e.g. {example!r}"
+            f"{_first_line_holding(ws, example)}): the file has a broken quote, so those rows are read with the "
+            "quote inside the value, as an event (or user) of their own. Fix: repair the quote in the export "
+            '(every quoted field opens and closes with ", and a " inside a quoted field is doubled as "").'
         )
 
 
@@ -276,7 +281,7 @@ def _first_line_holding(ws: Workshop, value: str) -> str:
     path = spec.get("path") if isinstance(spec, dict) else spec
     if not isinstance(path, (str, Path)):
         return ""
-    file = Path(path) if Path(path).is_absolute() else ws.config.base_dir / path
+    file = resolve_path(path, ws.config.base_dir)
     if file.suffix.lower() not in (".csv", ".tsv", ".txt") or not file.is_file():
         return ""
     try:
