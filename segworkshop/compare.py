@@ -24,6 +24,7 @@ import pandas as pd
 
 from . import privacy, stats
 from .errors import DataError, did_you_mean, listing
+from .memo import per_state
 from .population import LEFT_OUT, Population, data_end, landmark_sentence, period_judged, population, require_window
 from .segments import MISSING, NO, YES, Segment, parse_segment, parse_segments, refuse_id_like, segment_table
 from .worksheet import ID_LIKE_SHARE, ID_LIKE_VALUES, MAX_SEGMENT_VALUES, RELIABLE_UNITS
@@ -92,15 +93,16 @@ class Comparison:
     pairs: pd.DataFrame | None = None  # counts per pair of segments, for the strata notes
     counts: SegmentCounts | None = None  # the counts the rows come from (reused, e.g. by the ledger)
     alpha: float = stats.ALPHA
+    # (segment, value) -> the Simpson check within each other segment: computed once, the notes follow the q
+    strata_checks: dict[tuple[str, str], list[stats.StrataCheck]] | None = None
 
     def renote(self) -> None:
         """Recompute the strata notes from the rows' current q-values (after a ledger replaced them: a note
         that an effect "vanishes" within another segment is only made for rows that are significant)."""
-        if self.pairs is None or "strata" not in self.rows.columns:
+        if self.strata_checks is None or "strata" not in self.rows.columns:
             return
-        names = [s.name for s in self.segments]
         self.rows["strata"] = [
-            _strata_notes(r, self.pairs, names, self.alpha)
+            _strata_notes(r, self.strata_checks, self.alpha)
             for r in self.rows[["segment", "value", "q_value"]].to_dict("records")
         ]
 
@@ -173,6 +175,7 @@ def _json_value(v: Any) -> Any:
     return v
 
 
+@per_state
 def compare(
     ws: Workshop,
     by: Sequence[Any] | None = None,
@@ -203,9 +206,11 @@ def compare(
     rows = row_statistics(singles, counts, order, ws, pop)
     rows["q_value"] = stats.adjust(rows["p_value"].to_numpy(), correction)
     hygiene = hygiene_notes(segments, rows, pairs, counts, ws.config.privacy_min_units)
+    checks = None
     if pairs is not None:
+        checks = strata_checks(rows, pairs, names)
         rows["strata"] = [
-            _strata_notes(r, pairs, names, alpha) for r in rows[["segment", "value", "q_value"]].to_dict("records")
+            _strata_notes(r, checks, alpha) for r in rows[["segment", "value", "q_value"]].to_dict("records")
         ]
     return Comparison(
         unit=ws.unit,
@@ -221,6 +226,7 @@ def compare(
         pairs=pairs,
         alpha=alpha,
         counts=counts,
+        strata_checks=checks,
     )
 
 
@@ -446,36 +452,52 @@ def _share(part: int, total: int) -> str:
     return f"({part / total:.1%})" if total else ""
 
 
-def _strata_notes(row: dict, pairs: pd.DataFrame, names: list[str], alpha: float) -> str:
-    """Does this row's effect hold within each other segment? Notes for reversals, vanishing and confounding."""
+def strata_checks(
+    rows: pd.DataFrame, pairs: pd.DataFrame, names: list[str]
+) -> dict[tuple[str, str], list[stats.StrataCheck]]:
+    """Does each row's effect hold within each other segment? One :func:`stats.strata_check` per row and other
+    segment, on the 2×2 table of each of the other segment's values (the row's value against the rest of its
+    segment), from the pair counts; rows and other segments without two usable strata have no check."""
+    checks: dict[tuple[str, str], list[stats.StrataCheck]] = {}
+    for seg in dict.fromkeys(rows.segment):
+        values = list(rows.value[rows.segment == seg])
+        for other in names:
+            if other == seg:
+                continue
+            if names.index(other) > names.index(seg):
+                part = pairs[(pairs.segment == seg) & (pairs.other == other)]
+                mine, strata = part.value.to_numpy(), part.other_value.to_numpy()
+            else:
+                part = pairs[(pairs.segment == other) & (pairs.other == seg)]
+                mine, strata = part.other_value.to_numpy(), part.value.to_numpy()
+            units, wins = part.units.to_numpy(), part.successes.to_numpy()
+            order = list(pd.unique(strata))
+            in_stratum = {w: strata == w for w in order}
+            total = {w: (units[m].sum(), wins[m].sum()) for w, m in in_stratum.items()}
+            for value in values:
+                is_value = mine == value
+                tables = {}
+                for w, m in in_stratum.items():
+                    n, x = units[m & is_value].sum(), wins[m & is_value].sum()
+                    rn, rx = total[w][0] - n, total[w][1] - x
+                    tables[str(w)] = np.array([[x, n - x], [rx, rn - rx]], dtype=float)
+                check = stats.strata_check(tables, other)
+                if check is not None:
+                    checks.setdefault((seg, value), []).append(check)
+    return checks
+
+
+def _strata_notes(row: dict, checks: dict[tuple[str, str], list[stats.StrataCheck]], alpha: float) -> str:
+    """The notes of one row from its strata checks: reversals, effects that vanish within another segment, and
+    confounding (the last two only for a row beyond noise, so they follow the row's q)."""
     notes = []
-    seg, value = row["segment"], row["value"]
-    for other in names:
-        if other == seg:
-            continue
-        if names.index(other) > names.index(seg):
-            part = pairs[(pairs.segment == seg) & (pairs.other == other)]
-            mine, strata = part.value, part.other_value
-        else:
-            part = pairs[(pairs.segment == other) & (pairs.other == seg)]
-            mine, strata = part.other_value, part.value
-        tables = {}
-        for w in strata.unique():
-            in_w = strata == w
-            a = part[in_w & (mine == value)][["units", "successes"]].sum()
-            r = part[in_w & (mine != value)][["units", "successes"]].sum()
-            tables[str(w)] = np.array(
-                [[a.successes, a.units - a.successes], [r.successes, r.units - r.successes]], dtype=float
-            )
-        check = stats.strata_check(tables, other)
-        if check is None:
-            continue
+    for check in checks.get((row["segment"], row["value"]), []):
         vanishes = row["q_value"] <= alpha and check.cmh_p_value >= alpha
         if check.reversal:
             notes.append(check.describe())
         elif vanishes:
             notes.append(
-                f"Vanishes within {other}: holding {other} fixed the difference is not significant "
+                f"Vanishes within {check.stratum}: holding {check.stratum} fixed the difference is not significant "
                 f"(CMH p = {check.cmh_p_value:.3g})."
             )
         elif check.confounded and row["q_value"] <= alpha:
@@ -494,6 +516,7 @@ def suppress_small(rows: pd.DataFrame, min_units: int) -> pd.DataFrame:
 # --------------------------------------------------------------------------- trend
 
 
+@per_state
 def trend(ws: Workshop, by: str | Any | None = None, every: str = "week") -> pd.DataFrame:
     """Success rate per period of first seen (``week`` or ``month``), per segment value, with intervals.
 

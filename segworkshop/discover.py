@@ -37,6 +37,7 @@ import pandas as pd
 from . import stats, traitrules
 from .compare import count_segments, json_rows, require_outcomes, require_success_events
 from .errors import DataError
+from .memo import per_state
 from .population import DEFAULT_BEHAVIOUR_DAYS, LEFT_OUT, Population, population, require_window
 from .segments import MISSING, Segment, parse_segment, segment_table
 from .worksheet import RELIABLE_UNITS
@@ -303,6 +304,7 @@ class Scan:
         )
 
 
+@per_state
 def discover(ws: Workshop, *, shuffle: int | None = None, **options: Any) -> Discovery:
     """Scan, test, correct and rank (see the module docstring); options as :class:`Scan`."""
     return Scan(ws, **options).run(shuffle)

@@ -59,6 +59,7 @@ import pandas as pd
 from . import stats
 from .compare import SegmentCounts, count_segments, resolve_segments, segment_counts
 from .errors import DataError, SegworkshopError, did_you_mean, listing
+from .memo import per_state
 from .population import landmark_sentence, population, require_window
 from .privacy import suppress_partition
 from .segments import MISSING, segment_table
@@ -129,6 +130,7 @@ class Hypothesis:
         return abs(float(self.expected_lift)) if self.expected_lift else MEANINGFUL_LIFT
 
 
+@per_state
 def check_hypotheses(
     ws: Workshop,
     hypotheses: Sequence[Hypothesis],
@@ -599,6 +601,7 @@ def shareable(df: pd.DataFrame, min_units: int | None = None) -> pd.DataFrame:
 # --------------------------------------------------------------------------- tipping points and strata
 
 
+@per_state
 def tipping_point(ws: Workshop, segment: Any) -> stats.TippingPoint:
     """The tipping point of an ordered segment (frequency, count, bins, cohort), missing values left out."""
     seg = resolve_segments(ws, [segment])[0]

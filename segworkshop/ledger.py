@@ -23,7 +23,7 @@ import hashlib
 import json
 import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -241,22 +241,11 @@ def hypothesis_key(ws: Workshop, h: Any) -> str:
 
 def fingerprint(ws: Workshop, chosen: Sequence[Segment], hypotheses: Sequence[Any]) -> str:
     """What the ledger depends on: the definitions, the hypotheses, the data (files' size and time) and its end."""
+    from .memo import files_stamp
     from .population import data_end
 
     data = ws.config.data
-    files = []
-    for spec in (data.events, data.users, data.accounts):
-        if isinstance(spec, Mapping) and "path" in spec:  # {path: FILE, columns: {...}}: the files, and the mapping
-            files.append(repr(sorted((k, repr(v)) for k, v in spec.items() if k != "path")))
-            spec = spec["path"]
-        if isinstance(spec, (str, Path)):
-            path = Path(spec) if Path(spec).is_absolute() else ws.config.base_dir / spec
-            for f in sorted(path.glob("**/*")) if path.is_dir() else [path]:
-                if f.exists():
-                    st = f.stat()
-                    files.append([str(f), st.st_size, st.st_mtime_ns])
-        else:
-            files.append(repr(spec))
+    files = files_stamp(ws.config)
     end = data_end(ws)
     state = {
         "version": __version__,

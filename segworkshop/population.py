@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import ibis
 
 from .errors import DataError
+from .memo import per_state
 
 if TYPE_CHECKING:
     from .workshop import Workshop
@@ -140,6 +141,7 @@ def _why(days: int) -> str:
     return f"a window of {days} days holds most of the successes in this data and leaves most units judged"
 
 
+@per_state
 def population(ws: Workshop) -> Population:
     """Started units, units with a closed success window, and the data end (one query)."""
     units = ws.unit_table(traits=[])

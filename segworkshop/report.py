@@ -23,9 +23,11 @@ only loss, and the live notebooks keep them.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import math
+import queue
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -119,21 +121,36 @@ def run(
     (out / "executed").mkdir(exist_ok=True)
     books = [b.resolve() for b in step_notebooks(only, notebooks)]
     say = progress or (lambda _m: None)
+    started_s = started.isoformat(timespec="seconds")
+    work: queue.SimpleQueue[Path] = queue.SimpleQueue()
+    for book in books:
+        work.put(book)
 
-    def one(book: Path) -> StepResult:
-        say(f"running {book.stem}")
-        result = _execute_and_render(book, yaml, out, config.title)
-        say(f"{book.stem}: {'ok' if result.ok else 'FAILED: ' + result.error} ({result.seconds:.1f} s)")
-        return result
+    def worker() -> list[StepResult]:
+        """One kernel running step notebooks from the queue until it is empty (report.py's docstring)."""
+        done = []
+        with _Kernel() as kernel:
+            while True:
+                try:
+                    book = work.get_nowait()
+                except queue.Empty:
+                    return done
+                say(f"running {book.stem}")
+                result = _execute_and_render(kernel, book, yaml, out, config.title)
+                say(f"{book.stem}: {'ok' if result.ok else 'FAILED: ' + result.error} ({result.seconds:.1f} s)")
+                done.append(result)
 
-    if jobs > 1:
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            steps = list(pool.map(one, books))
-    else:
-        steps = [one(b) for b in books]
-    result = RunResult(out=out, started=started.isoformat(timespec="seconds"), steps=steps)
-    previous = _previous_summary(out, str(yaml))
-    summary, changed = _summary(yaml, result, previous)
+    kernels = max(1, min(jobs, len(books)))
+    with ThreadPoolExecutor(max_workers=kernels + 1) as pool:
+        # the summary (and what changed since the previous run) is read in this process while the kernels
+        # run the steps: the engine works without the GIL, so the two overlap on a machine's cores
+        summary_job = pool.submit(_summary_and_previous, out, yaml, started_s)
+        ran = [pool.submit(worker) for _ in range(kernels)]
+        order = {b: i for i, b in enumerate(books)}
+        steps = sorted((r for job in ran for r in job.result()), key=lambda r: order[_book_of(r, books)])
+        summary, previous, changed = summary_job.result()
+    result = RunResult(out=out, started=started_s, steps=steps)
+    summary["steps"] = [asdict(s) for s in steps]
     result.data_error = summary.get("error", "")
     (out / SUMMARY).write_text(json.dumps(summary, indent=1, default=str))
     _write_index(out, config.title, summary, previous, changed, result)
@@ -141,7 +158,72 @@ def run(
     return result
 
 
-def _execute_and_render(book: Path, yaml: Path, out: Path, title: str) -> StepResult:
+def _book_of(result: StepResult, books: list[Path]) -> Path:
+    return next(b for b in books if b.stem == result.notebook)
+
+
+RESET_TAG = "segworkshop-reset"
+KERNEL_ARGUMENTS = [
+    # the kernel's own log (e.g. ipykernel 7's "running over TCP without encryption" on a local, short-lived
+    # kernel) is noise on the terminal; its errors still show
+    "--IPKernelApp.log_level=ERROR",
+]
+
+
+class _Kernel:
+    """One Python kernel that runs step notebooks one after another.
+
+    Starting a kernel and importing the analysis stack cost seconds per notebook, and the steps show many of
+    the same results; in one kernel both are paid once, and the results are computed once (memo.py: a headless
+    Session shares the workshop its kernel already opened, keyed on the configuration, the journal's
+    decisions and the files). Each notebook starts with an empty namespace (``%reset -f``, a cell of its own
+    that is not rendered), so no step can read another's variables. A kernel that died is started again for
+    the next notebook.
+    """
+
+    def __init__(self) -> None:
+        self.km: Any = None
+
+    def __enter__(self) -> _Kernel:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def manager(self) -> Any:
+        """The running kernel's manager, started if need be. An asynchronous manager, as nbclient's own: with
+        it nbclient notices a kernel that died while running a cell (with a blocking one it waits forever)."""
+        from jupyter_client.manager import AsyncKernelManager
+        from jupyter_core.utils import run_sync
+
+        if self.km is not None and not run_sync(self.km.is_alive)():
+            self.stop()
+        if self.km is None:
+            self.km = AsyncKernelManager(kernel_name="python3")
+            run_sync(self.km.start_kernel)(extra_arguments=KERNEL_ARGUMENTS)
+        return self.km
+
+    def stop(self) -> None:
+        from jupyter_core.utils import run_sync
+
+        if self.km is not None:
+            with contextlib.suppress(Exception):
+                run_sync(self.km.shutdown_kernel)(now=True)
+        self.km = None
+
+
+def _with_reset(book: Path) -> Any:
+    """The notebook, with a first cell that empties the kernel's namespace (not rendered)."""
+    import nbformat
+
+    nb = nbformat.read(str(book), as_version=4)
+    reset = nbformat.v4.new_code_cell("get_ipython().run_line_magic('reset', '-f')")
+    reset.metadata["tags"] = [RESET_TAG]
+    nb.cells.insert(0, reset)
+    return nb
+
+
+def _execute_and_render(kernel: _Kernel, book: Path, yaml: Path, out: Path, title: str) -> StepResult:
     import time
 
     import papermill as pm
@@ -150,8 +232,9 @@ def _execute_and_render(book: Path, yaml: Path, out: Path, title: str) -> StepRe
     executed = out / "executed" / book.name
     error = ""
     try:
+        km = kernel.manager()
         pm.execute_notebook(
-            str(book),
+            _with_reset(book),
             str(executed),
             parameters={"workshop": str(yaml), "participant": "", "interactive": False},
             # no cwd=: papermill would chdir the whole process, and two notebooks starting at once leave it in the
@@ -159,14 +242,13 @@ def _execute_and_render(book: Path, yaml: Path, out: Path, title: str) -> StepRe
             progress_bar=False,
             log_output=False,
             kernel_name="python3",
-            # the kernel's own log (e.g. ipykernel 7's "running over TCP without encryption" on a local,
-            # short-lived kernel) is noise on the terminal; its errors still show
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            km=km,  # this kernel, kept running for the next step (nbclient leaves a kernel it did not start)
         )
     except pm.PapermillExecutionError as exc:
         error = f"{exc.ename}: {first_line(exc.evalue)}"
     except Exception as exc:  # the kernel died, or the notebook could not be read: still a report
         error = f"{type(exc).__name__}: {first_line(str(exc))}"
+        kernel.stop()  # whatever state it is in: the next step starts a fresh one
     page = out / f"{book.stem}.html"
     step_title = _title(book)
     body = _render_body(executed) if executed.exists() else ""
@@ -205,7 +287,7 @@ def _render_body(executed: Path) -> str:
 
     nb = nbformat.read(str(executed), as_version=4)
     # papermill's own cells (the error banner, the injected parameters with a random id) are not content
-    skip = {"papermill-error-cell-tag", "injected-parameters", "parameters"}
+    skip = {"papermill-error-cell-tag", "injected-parameters", "parameters", RESET_TAG}
     nb.cells = [c for c in nb.cells if not skip & set(c.get("metadata", {}).get("tags", []))]
     for cell in nb.cells:
         if cell.cell_type == "code":
@@ -238,7 +320,15 @@ def _page(title: str, body: str, nav: bool) -> str:
 # --------------------------------------------------------------------------- summary and changes
 
 
-def _summary(yaml: Path, result: RunResult, previous: dict[str, Any] | None) -> tuple[dict[str, Any], Changes | None]:
+def _summary_and_previous(out: Path, yaml: Path, started: str) -> tuple[dict[str, Any], dict | None, Changes | None]:
+    """summary.json's content (without the steps, filled in when they are done), the previous run's summary,
+    and the changes since it."""
+    previous = _previous_summary(out, str(yaml))
+    summary, changed = _summary(yaml, started, previous)
+    return summary, previous, changed
+
+
+def _summary(yaml: Path, started: str, previous: dict[str, Any] | None) -> tuple[dict[str, Any], Changes | None]:
     """What summary.json records of this run (changes.record: data end, definition, privacy-safe counts) and
     the changes since ``previous`` (changes.since); both computed in segworkshop.changes."""
     from .changes import record, since
@@ -249,12 +339,12 @@ def _summary(yaml: Path, result: RunResult, previous: dict[str, Any] | None) -> 
     summary: dict[str, Any] = {
         "workshop": str(yaml),
         "title": "",
-        "started": result.started,
+        "started": started,
         "version": __version__,
         "data": "?",
         "engine": "?",
         "success": "?",
-        "steps": [asdict(s) for s in result.steps],
+        "steps": [],
     }
     changed = None
     try:

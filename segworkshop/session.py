@@ -86,12 +86,19 @@ class Session:
 
     @cached_property
     def _base(self) -> Workshop:
-        return Workshop(self.base_config)
+        """The opened data. A headless step (a report) shares the one its kernel already opened for the same
+        configuration and files, and with it every result computed (memo.py): the steps of a report run in
+        one kernel. A live notebook opens its own, so that running a cell again reads the data again."""
+        if self.interactive:
+            return Workshop(self.base_config)
+        from .memo import opened
+
+        return opened(self.base_config)
 
     @property
     def config(self) -> WorkshopConfig:
         """workshop.yaml with the journal's decisions applied (success definition, segments)."""
-        config = self.base_config
+        config = self._base.config  # the opened workshop's: its data is the object the views share
         success = self.journal.latest("success")
         if success is not None:
             config = replace(config, success=parse_success(success.data["definition"]))

@@ -49,6 +49,7 @@ class Workshop:
         self.con = con if con is not None else connect(config.engine)
         self._paths: dict[str, ir.Value] = {}  # nested properties read as columns, by path (has_trait)
         self._events: tuple[tuple[str, ...], ir.Table] | None = None
+        self.memo: dict[Any, Any] = {}  # results per state of this opened data, shared by its views (memo.py)
 
     @classmethod
     def load(cls, path: str | Path, *, con: ibis.BaseBackend | None = None, **sources: Any) -> Workshop:
@@ -72,6 +73,7 @@ class Workshop:
             if name in self.__dict__:
                 new.__dict__[name] = self.__dict__[name]
         new._paths = dict(self._paths)
+        new.memo = self.memo  # the same data: results keyed by their state (memo.py) hold for every view
         return new
 
     # ------------------------------------------------------------------ data

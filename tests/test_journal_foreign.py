@@ -399,7 +399,7 @@ def test_a_session_reads_through_foreign_files(small_workshop: Path):
         out["skipped"] = s.journal.skipped()
         out["validate"] = CliRunner().invoke(main, ["validate", str(small_workshop)])
         result = report.RunResult(out=folder / "out", started="2026-12-02T00:00:00+00:00", steps=[])
-        summary, _ = report._summary(small_workshop.resolve(), result, None)
+        summary, _ = report._summary(small_workshop.resolve(), result.started, None)
         (folder / "out").mkdir()
         report._write_index(folder / "out", "t", summary, None, None, result)
         out["summary"] = summary

@@ -20,7 +20,7 @@ LAYERS = [
     ("base", {"errors", "worksheet", "version", "masking", "sanitize", "engine", "stats"}),
     ("reading", {"config", "identity", "presets", "delivered", "nested", "timeparse", "traitrules"}),
     ("sources", {"sources"}),
-    ("units", {"unit_table", "population", "segments", "workshop", "profile"}),
+    ("units", {"unit_table", "population", "segments", "workshop", "profile", "memo"}),
     (
         "analyses",
         {

@@ -1,0 +1,134 @@
+"""Results computed once per state of an opened workshop, and reused by every page that shows them.
+
+A report runs the eight step notebooks in one kernel (report.py), and several pages show the same result: the
+readout re-shows the dashboard's comparison, the hypotheses page and the readout check the same hypotheses,
+the ledger and the scoop both need the comparison of every other trait. A function decorated with
+:func:`per_state` keeps its result on the opened data — one :class:`~segworkshop.workshop.Workshop` and every
+view of it under another success definition or segment list (``Workshop.with_config``) share one memo — keyed
+on the workshop's state (every setting but the data, which the memo belongs to: success definition, segments,
+unit, privacy threshold, engine) and on the call's arguments. The journal's decisions reach a page through
+the configuration (``Session.config``) or as arguments (the hypotheses entered), so a changed decision is a
+new key; data read again (changed files: ``Session`` reopens them) is a new Workshop with an empty memo.
+
+Callers get their own copy of a result, so a page that annotates its result (the ledger writes its q-values
+into a comparison's rows) never changes what another page reads. Arguments that cannot be keyed by value (a
+DataFrame, an Ibis expression) are simply not memoised.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import functools
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from .config import WorkshopConfig
+    from .workshop import Workshop
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _Unkeyable(Exception):
+    """An argument that has no value-based key (the call is computed, not memoised)."""
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable key for ``value`` that changes whenever its content does; :class:`_Unkeyable` otherwise."""
+    if value is None or isinstance(value, (str, int, float, bool, Path)):
+        return (type(value).__name__, value)
+    if isinstance(value, (list, tuple)):
+        return ("seq", tuple(_frozen(v) for v in value))
+    if isinstance(value, dict):
+        return ("map", tuple(sorted((repr(k), _frozen(v)) for k, v in value.items())))
+    if isinstance(value, (set, frozenset)):
+        return ("set", tuple(sorted(repr(_frozen(v)) for v in value)))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = tuple((f.name, _frozen(getattr(value, f.name))) for f in dataclasses.fields(value))
+        return (type(value).__qualname__, fields)
+    raise _Unkeyable(type(value).__name__)
+
+
+def state_key(ws: Workshop) -> Any:
+    """The workshop's settings that results depend on, the data aside (the memo belongs to the opened data)."""
+    config = dataclasses.replace(ws.config, data=None, title="", participants=(), path=None)
+    return _frozen(config)
+
+
+_LOCK = threading.Lock()
+_MISSING = object()
+MAX_RESULTS = 256  # per opened data: a room that runs for hours keeps its latest results, not all of them
+
+
+def per_state(fn: F) -> F:
+    """Memoise ``fn(ws, *args, **kwargs)`` on ``ws``'s opened data, keyed on its state and the arguments."""
+
+    @functools.wraps(fn)
+    def memoised(ws: Workshop, *args: Any, **kwargs: Any) -> Any:
+        memo = getattr(ws, "memo", None)
+        if memo is None:
+            return fn(ws, *args, **kwargs)
+        try:
+            key = (fn.__module__, fn.__qualname__, state_key(ws), _frozen(args), _frozen(kwargs))
+        except _Unkeyable:
+            return fn(ws, *args, **kwargs)
+        with _LOCK:  # the room's request threads share one opened workshop
+            found = memo.pop(key, _MISSING)
+            if found is not _MISSING:
+                memo[key] = found  # most recently used last
+        if found is _MISSING:
+            found = fn(ws, *args, **kwargs)
+            with _LOCK:
+                memo[key] = found
+                while len(memo) > MAX_RESULTS:
+                    memo.pop(next(iter(memo)))
+        return copy.deepcopy(found)
+
+    return memoised  # type: ignore[return-value]
+
+
+def files_stamp(config: WorkshopConfig) -> list[Any]:
+    """What says the data files changed: each source file's path, size and modification time (every file of a
+    folder source), a mapping's settings, and the description of a source that is not a file (a table)."""
+    data = config.data
+    stamp: list[Any] = []
+    for spec in (data.events, data.users, data.accounts):
+        if isinstance(spec, Mapping) and "path" in spec:  # {path: FILE, columns: {...}}: the files, and the mapping
+            stamp.append(repr(sorted((k, repr(v)) for k, v in spec.items() if k != "path")))
+            spec = spec["path"]
+        if isinstance(spec, (str, Path)):
+            path = Path(spec) if Path(spec).is_absolute() else config.base_dir / spec
+            for f in sorted(path.glob("**/*")) if path.is_dir() else [path]:
+                if f.exists():
+                    st = f.stat()
+                    stamp.append([str(f), st.st_size, st.st_mtime_ns])
+        else:
+            stamp.append(repr(spec))
+    return stamp
+
+
+_OPENED: dict[Any, Workshop] = {}
+KEEP_OPENED = 2
+
+
+def opened(config: WorkshopConfig) -> Workshop:
+    """The Workshop of ``config`` already opened in this process when neither the configuration nor its files
+    changed since (the steps of a report share one kernel: report.py), else a newly opened one. The latest
+    :data:`KEEP_OPENED` stay open."""
+    from .workshop import Workshop
+
+    try:
+        key = (_frozen(dataclasses.replace(config, data=None)), _frozen(config.data), repr(files_stamp(config)))
+    except _Unkeyable:
+        return Workshop(config)
+    ws = _OPENED.pop(key, None) or Workshop(config)
+    _OPENED[key] = ws  # most recent last
+    while len(_OPENED) > KEEP_OPENED:
+        _OPENED.pop(next(iter(_OPENED)))
+    return ws
+
+
+__all__ = ["files_stamp", "opened", "per_state", "state_key"]
