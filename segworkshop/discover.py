@@ -16,6 +16,11 @@ What is scanned, without being told:
   days, so skipped when the success window is 7 days or less), with a tipping point found for each;
 * **pairs** of the strongest single conditions (A = a and B = b), among the units compared on both.
 
+The events are read in two passes, whatever the number of candidates: one aggregate for the unit table
+(start, success, when each event column first has a value), then one join of the events to it that counts every
+behaviour, times every event around success and picks the traits' first values (:func:`scan_candidates`); the
+rest are small queries on the event names and columns, and on the cached per-unit table.
+
 Units whose success window is still open are left out of everything (censoring). Each candidate group is
 compared with the rest of the units compared on its segment by the kit's test rule; Benjamini–Hochberg runs over
 **every** candidate evaluated — and, since pairs are picked after looking at the singles, over every pair that
@@ -39,10 +44,22 @@ from .compare import count_segments, json_rows, require_outcomes, require_succes
 from .errors import DataError
 from .memo import per_state
 from .population import DEFAULT_BEHAVIOUR_DAYS, LEFT_OUT, Population, population, require_window
-from .segments import MISSING, Segment, parse_segment, segment_table
+from .segments import (
+    MISSING,
+    Segment,
+    behaviour_columns,
+    behaviour_daily,
+    behaviour_day,
+    finish_behaviour,
+    parse_segment,
+    segment_table,
+)
+from .unit_table import UNIT_COLUMNS, first_value_picks
 from .worksheet import RELIABLE_UNITS
 
 if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
     from .workshop import Workshop
 
 MIN_UNITS = RELIABLE_UNITS
@@ -97,16 +114,58 @@ def behaviour_window(ws: Workshop, behaviour_days: float = DEFAULT_BEHAVIOUR_DAY
     return max(1.0, float(math.floor(within / 2)))
 
 
+@dataclass
+class Candidates:
+    """What discover scans: the segments, the events left out (and why), the behaviours on the success path, and
+    the per-unit table (every started unit) carrying the traits and behaviour counts they are labelled from."""
+
+    segments: list[Segment]
+    excluded: dict[str, str]
+    path: set[str]
+    units: ir.Table
+
+
 def candidate_segments(
     ws: Workshop, *, max_values: int = 12, behaviour_days: float = DEFAULT_BEHAVIOUR_DAYS, frequent: int = 3
 ) -> tuple[list[Segment], dict[str, str], set[str]]:
     """The segments discovery scans, the events left out (and why), and the behaviours on the success path."""
+    base = unit_anchors(ws).cache()
+    found = scan_candidates(
+        ws, base, population(ws, base), max_values=max_values, behaviour_days=behaviour_days, frequent=frequent
+    )
+    return found.segments, found.excluded, found.path
+
+
+def unit_anchors(ws: Workshop) -> ir.Table:
+    """The unit table discover starts from, in one aggregate over the events: start, success, and for every
+    event column the instant of its first value (the values are picked in :func:`_unit_pass`)."""
+    return ws.unit_table(traits=_event_trait_columns(ws), first_values=False)
+
+
+def _event_trait_columns(ws: Workshop) -> list[str]:
+    """Event columns that can carry a trait the users (accounts) table does not have (as trait_profile lists)."""
+    table = ws.trait_table
+    own = set(table.columns) if table is not None else set()
+    return [c for c in ws.event_trait_columns() if c not in own]
+
+
+def scan_candidates(
+    ws: Workshop,
+    base: ir.Table,
+    pop: Population,
+    *,
+    max_values: int = 12,
+    behaviour_days: float = DEFAULT_BEHAVIOUR_DAYS,
+    frequent: int = 3,
+) -> Candidates:
+    """The candidates (module docstring) from ``base`` (:func:`unit_anchors`, cached) and its population: every
+    behaviour, the events' timing around success and the traits' first values come from one pass over the
+    events (:func:`_unit_pass`); the rest are small queries on the event names and columns."""
     from .profile import event_counts, trait_profile
 
     window = behaviour_window(ws, behaviour_days)
-
-    counts = event_counts(ws.events)
-    traits = trait_profile(ws, int(ws.baseline()["units"]))
+    counts = event_counts(ws.events, users=False)
+    traits = trait_profile(ws, pop.mature)  # the units as the baseline counts them: started, window closed
     success_events = set(ws.config.success.events)
     if ws.config.success.start is not None:
         success_events.add(ws.config.success.start.event)
@@ -123,11 +182,23 @@ def candidate_segments(
                 segments.append(parse_segment(t.column))
         elif t.type in ("integer", "number") and t.values > 1:
             numeric.append(t.column)
-    segments += _quartile_bins(ws, numeric)
     candidates = [e for e in counts.event if e not in success_events]
     excluded = {e: "part of the success definition" for e in success_events if e in set(counts.event)}
     excluded.update(excluded_traits)
-    timing = _timing(ws, candidates)
+    did = {e: parse_segment({"name": _safe_name("did_", e), "did": e, "within_days": window}) for e in candidates}
+    days = {}
+    if window >= 7:  # every candidate's days a week: which ones are kept is known after the pass
+        days = {
+            e: parse_segment({"name": _safe_name("days_", e), "frequency": e, "window_days": window})
+            for e in candidates
+        }
+    chosen = [s.column for s in segments] + numeric
+    event_traits = _event_trait_columns(ws)
+    picks = [c for c in chosen if c in event_traits]
+    units = _unit_pass(ws, base, event_traits, picks, [*did.values(), *days.values()], candidates).cache()
+    units = _with_table_traits(ws, units, [c for c in chosen if c not in event_traits])
+    segments += _quartile_bins(units, numeric)
+    timing = _timing(units, candidates)
     path = set(ws.config.success.events) if ws.config.success.kind == "sequence" else set()
     for event in candidates:
         row = timing.get(event)
@@ -136,13 +207,57 @@ def candidate_segments(
             continue
         if row and row["before_share"] >= 0.90:
             path.add(event)
-        segments.append(parse_segment({"name": _safe_name("did_", event), "did": event, "within_days": window}))
-    if window >= 7:
-        for event in [e for e in candidates if e not in excluded][:frequent]:
-            segments.append(
-                parse_segment({"name": _safe_name("days_", event), "frequency": event, "window_days": window})
-            )
-    return segments, excluded, path
+        segments.append(did[event])
+    segments += [days[e] for e in candidates if e in days and e not in excluded][:frequent]
+    return Candidates(segments, excluded, path, units)
+
+
+def _unit_pass(
+    ws: Workshop,
+    base: ir.Table,
+    event_traits: list[str],
+    picks: list[str],
+    behaviours: list[Segment],
+    events: list[str],
+) -> ir.Table:
+    """One pass over the events, joined to their unit's start and success: every behaviour's count in its
+    window (segments.behaviour_daily, in two levels: per unit and day, then per unit), per event the units'
+    events before success (``_bf<j>``) and at or after it (``_af<j>``), since the start, and the first value of
+    each event trait in ``picks``. Adds these columns to ``base`` (whose ``_tf<i>`` instants it consumes)."""
+    keep = [c for c in base.columns if not c.startswith("_tf")]
+    if not behaviours and not picks:
+        return base.select(*keep)
+    firsts = {f"_tf{k}": base[f"_tf{event_traits.index(c)}"] for k, c in enumerate(picks)}
+    anchor = base.select(_u=base.unit_id, _start=base.start_at, _won=base.success_at, **firsts)
+    e = ws.unit_events
+    rows = e.join(anchor, e[ws.unit_key] == anchor._u)
+    ts = rows.timestamp
+    daily = behaviour_daily(rows, behaviours)
+    for j, name in enumerate(events):
+        is_event = rows.event == name
+        daily[f"_bf{j}"] = rows.count(where=is_event & (ts >= rows._start) & (ts < rows._won))
+        daily[f"_af{j}"] = rows.count(where=is_event & (ts >= rows._won))
+    daily.update(first_value_picks(rows, picks))
+    keys = [rows._u, behaviour_day(rows, behaviours).name("_day")] if behaviours else [rows._u]
+    level = rows.group_by(keys).aggregate(**daily)
+    aggs = behaviour_columns(level, behaviours)
+    timing = [f"_{k}{j}" for j in range(len(events)) for k in ("bf", "af")]
+    aggs.update({c: level[c].sum() for c in timing})
+    aggs.update({c: level[c].min() for c in picks})
+    per_unit = level.group_by(level._u).aggregate(**aggs)
+    out = base.left_join(per_unit, base.unit_id == per_unit._u).select(*keep, *aggs)
+    return finish_behaviour(out.fill_null(dict.fromkeys(timing, 0)), behaviours)
+
+
+def _with_table_traits(ws: Workshop, units: ir.Table, columns: list[str]) -> ir.Table:
+    """``columns`` of the users (accounts) table joined on, as the unit table joins them (a column named like
+    one of its own is not taken)."""
+    columns = [c for c in columns if c not in UNIT_COLUMNS]
+    if not columns:
+        return units
+    table = ws.trait_table.select(ws.unit_key, *columns)
+    joined = units.left_join(table, units.unit_id == table[ws.unit_key])
+    return joined.select(*units.columns, *columns)
 
 
 def _recorded_on(ws: Workshop, columns: list[str], events: set[str], share: float = 0.95) -> list[str]:
@@ -160,11 +275,10 @@ def _recorded_on(ws: Workshop, columns: list[str], events: set[str], share: floa
     return [c for i, c in enumerate(columns) if row[f"a{i}"] and row[f"s{i}"] / row[f"a{i}"] >= share]
 
 
-def _quartile_bins(ws: Workshop, columns: list[str]) -> list[Segment]:
-    """Numeric traits cut at their (unit-level) quartiles."""
+def _quartile_bins(units: ir.Table, columns: list[str]) -> list[Segment]:
+    """Numeric traits cut at their (unit-level) quartiles, over every started unit."""
     if not columns:
         return []
-    units = ws.unit_table(traits=columns)
     aggs = {}
     for i, c in enumerate(columns):
         for j, q in enumerate((0.25, 0.5, 0.75)):
@@ -178,31 +292,28 @@ def _quartile_bins(ws: Workshop, columns: list[str]) -> list[Segment]:
     return out
 
 
-def _timing(ws: Workshop, events: list[str]) -> dict[str, dict[str, float]]:
+def _timing(units: ir.Table, events: list[str]) -> dict[str, dict[str, float]]:
     """Per event, among successful units: the share that did it before success, and the share that did it
-    only after success (one pass over the events of successful units)."""
+    only after success (of those that did it at all since the start), from :func:`_unit_pass`'s counts."""
     if not events:
         return {}
-    units = ws.unit_table(traits=[])
-    won = units.filter(units.success).select(_u=units.unit_id, _start=units.start_at, _won=units.success_at)
-    e = ws.unit_events
-    rel = e.filter(e.event.isin(events))
-    j = rel.join(won, [rel[ws.unit_key] == won._u, rel.timestamp >= won._start])
-    per_unit = j.group_by([j.event, j._u]).aggregate(
-        before=(j.timestamp < j._won).ifelse(1, 0).max(), after=(j.timestamp >= j._won).ifelse(1, 0).max()
-    )
-    agg = per_unit.group_by("event").aggregate(
-        units=per_unit.count(),
-        before=per_unit.before.sum(),
-        after_only=((per_unit.before == 0) & (per_unit.after == 1)).ifelse(1, 0).sum(),
-    )
-    total = int(won.count().to_pyarrow().as_py())
+    won = units.filter(units.success)
+    aggs: dict[str, ir.Value] = {"_total": won.count()}
+    for j in range(len(events)):
+        before, after = won[f"_bf{j}"] > 0, won[f"_af{j}"] > 0
+        aggs[f"u{j}"] = (before | after).ifelse(1, 0).sum()
+        aggs[f"b{j}"] = before.ifelse(1, 0).sum()
+        aggs[f"o{j}"] = (~before & after).ifelse(1, 0).sum()
+    row = won.aggregate(**aggs).to_pyarrow().to_pylist()[0]
+    total = int(row["_total"] or 0)
     out = {}
-    for r in agg.to_pandas().itertuples():
-        out[r.event] = {
-            "before_share": (r.before / total) if total else 0.0,
-            "after_only_share": (r.after_only / r.units) if r.units else 0.0,
-        }
+    for j, event in enumerate(events):
+        did, before, after_only = (int(row[f"{k}{j}"] or 0) for k in ("u", "b", "o"))
+        if did:
+            out[event] = {
+                "before_share": (before / total) if total else 0.0,
+                "after_only_share": after_only / did,
+            }
     return out
 
 
@@ -222,12 +333,14 @@ class Scan:
     ) -> None:
         require_window(ws, "discover")
         require_success_events(ws, "discover")
-        self.population = population(ws)
+        base = unit_anchors(ws).cache()  # one aggregate over the events, read by every step below
+        self.population = population(ws, base)
         if self.population.mature:
             require_outcomes(ws, self.population, "discover")
-        self.segments, self.excluded, self.path = candidate_segments(
-            ws, max_values=max_values, behaviour_days=behaviour_days, frequent=frequent
+        found = scan_candidates(
+            ws, base, self.population, max_values=max_values, behaviour_days=behaviour_days, frequent=frequent
         )
+        self.segments, self.excluded, self.path = found.segments, found.excluded, found.path
         self.minimum = max(MIN_UNITS, ws.config.privacy_min_units) if min_units is None else min_units
         self.pairs_of = pairs_of
         if not self.segments:
@@ -236,7 +349,7 @@ class Scan:
                 f"definition ({', '.join(ws.config.success.events)}). Add trait columns (a users table, or event "
                 "columns such as platform) or export the other events users do, then run it again."
             )
-        self.table = segment_table(ws, self.segments).cache()
+        self.table = segment_table(ws, self.segments, units=found.units).cache()
 
     def run(self, shuffle: int | None = None) -> Discovery:
         """Test, correct and rank; ``shuffle=seed`` permutes the success flag across units first (a null
@@ -387,4 +500,4 @@ def _pairs(table: Any, strongest: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
-__all__ = ["Discovery", "Scan", "candidate_segments", "discover"]
+__all__ = ["Candidates", "Discovery", "Scan", "candidate_segments", "discover", "scan_candidates", "unit_anchors"]

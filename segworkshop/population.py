@@ -142,9 +142,10 @@ def _why(days: int) -> str:
 
 
 @per_state
-def population(ws: Workshop) -> Population:
-    """Started units, units with a closed success window, and the data end (one query)."""
-    units = ws.unit_table(traits=[])
+def population(ws: Workshop, units: Any = None) -> Population:
+    """Started units, units with a closed success window, and the data end (one query); ``units``: the unit
+    table to count, when the caller holds one already (e.g. cached; such a call is not memoised)."""
+    units = ws.unit_table(traits=[]) if units is None else units
     within = ws.config.success.within_days
     end = data_end(ws)
     mature = mature_condition(units, within, end)

@@ -311,26 +311,30 @@ def refuse_id_like(ws: Workshop, segments: Sequence[Segment]) -> None:
 # --------------------------------------------------------------------------- engine expressions
 
 
-def segment_table(ws: Workshop, segments: Sequence[Segment]) -> ir.Table:
+def segment_table(ws: Workshop, segments: Sequence[Segment], *, units: ir.Table | None = None) -> ir.Table:
     """The units a comparison counts, with one text column per segment (named after it), built in the engine.
 
     The one definition every analysis goes through (population.py): units whose success window is still open
     are left out (censoring); a behaviour column holds :data:`LEFT_OUT` for units that succeeded inside its
     window (landmark), which :func:`segworkshop.compare.count_segments` counts but never compares. Traits and
     bins come from the unit table's traits; cohorts from first seen; behaviours from one extra pass over the
-    (few) events they name in their windows.
+    (few) events they name in their windows. ``units``: a unit table that already carries the traits and each
+    behaviour's count ``_b_<name>`` (:func:`behaviour_daily`, :func:`behaviour_columns`), e.g. built by
+    discover in its own single pass over the events; it is censored and labelled here all the same.
     """
     within = ws.config.success.within_days
     for s in segments:
         check_landmark(s, within)
     trait_columns = list(dict.fromkeys(s.column for s in segments if s.kind in ("trait", "bins")))
     _check_columns(ws, segments, trait_columns)
-    units = ws.unit_table(traits=trait_columns)
+    given = units is not None
+    if units is None:
+        units = ws.unit_table(traits=trait_columns)
     mature = mature_condition(units, within, data_end(ws))
     if mature is not None:
         units = units.filter(mature)
     behaviour = [s for s in segments if s.behavioural]
-    if behaviour:
+    if behaviour and not given:
         units = _with_behaviour(ws, units, behaviour)
     columns: dict[str, ir.Value] = {}
     for s in segments:
@@ -419,23 +423,54 @@ def _with_behaviour(ws: Workshop, units: ir.Table, segments: Sequence[Segment]) 
             relevant.timestamp < anchor._start + longest,
         ],
     )
-    # two levels, no DISTINCT: per unit and calendar day the matching events of each segment, then per unit the
-    # sum (did, count) or the number of days with any (frequency)
-    joined = joined.mutate(_day=joined.timestamp.date())
-    daily_aggs: dict[str, ir.Value] = {}
-    for i, s in enumerate(segments):
-        cond = step_condition(joined, s.step) & (joined.timestamp < joined._start + days_interval(s.window))
-        daily_aggs[f"_d{i}"] = cond.ifelse(1, 0).sum()
-    daily = joined.group_by([joined._u, joined._day]).aggregate(**daily_aggs)
-    aggs: dict[str, ir.Value] = {}
-    for i, s in enumerate(segments):
-        column = daily[f"_d{i}"]
-        aggs[f"_b_{s.name}"] = (column > 0).ifelse(1, 0).sum() if s.kind == "frequency" else column.sum()
-    per_unit = daily.group_by(daily._u).aggregate(**aggs)
+    joined = joined.mutate(_day=behaviour_day(joined, segments))
+    daily = joined.group_by([joined._u, joined._day]).aggregate(**behaviour_daily(joined, segments))
+    per_unit = daily.group_by(daily._u).aggregate(**behaviour_columns(daily, segments))
     out = units.left_join(per_unit, units.unit_id == per_unit._u)
-    out = out.select(*units.columns, *aggs)
-    fills = {name: 0 for name in aggs}
-    out = out.fill_null(fills)
+    out = out.select(*units.columns, *[c for c in per_unit.columns if c != "_u"])
+    return finish_behaviour(out, segments)
+
+
+def behaviour_day(rows: ir.Table, segments: Sequence[Segment]) -> ir.DateValue:
+    """The calendar day (UTC) of each of ``rows`` (events joined to their unit's ``_start``) inside the longest
+    behaviour window, null outside it: the first level's key, so that frequency can count days. Two levels, no
+    DISTINCT: per unit and day the matching events of each segment, then per unit the sum (did, count) or the
+    number of days with any (frequency)."""
+    longest = days_interval(max(s.window for s in segments))
+    return ibis.ifelse(rows.timestamp < rows._start + longest, rows.timestamp.date(), ibis.null("date"))
+
+
+def behaviour_daily(rows: ir.Table, segments: Sequence[Segment]) -> dict[str, ir.Value]:
+    """The first level, per unit and :func:`behaviour_day`: each segment's matching events in its own window
+    ``[start, start + N days)``, counted once per distinct step and window (``did X`` and ``days doing X`` over
+    the same window share a count)."""
+    aggs: dict[str, ir.Value] = {}
+    for s, key in zip(segments, _daily_keys(segments), strict=True):
+        if key not in aggs:
+            inside = (rows.timestamp >= rows._start) & (rows.timestamp < rows._start + days_interval(s.window))
+            aggs[key] = rows.count(where=step_condition(rows, s.step) & inside)
+    return aggs
+
+
+def _daily_keys(segments: Sequence[Segment]) -> list[str]:
+    """The first level's column of each behaviour segment: one per distinct (step, window), in order."""
+    seen: dict[str, str] = {}
+    return [seen.setdefault(repr((s.step, s.window)), f"_d{len(seen)}") for s in segments]
+
+
+def behaviour_columns(daily: ir.Table, segments: Sequence[Segment]) -> dict[str, ir.Value]:
+    """The second level, per unit: ``_b_<name>``, the events in the window (did, count) or the days with any
+    (frequency); :func:`finish_behaviour` then fills and scales them."""
+    aggs: dict[str, ir.Value] = {}
+    for s, key in zip(segments, _daily_keys(segments), strict=True):
+        column = daily[key]
+        aggs[f"_b_{s.name}"] = daily.count(where=column > 0) if s.kind == "frequency" else column.sum()
+    return aggs
+
+
+def finish_behaviour(units: ir.Table, segments: Sequence[Segment]) -> ir.Table:
+    """``_b_<name>`` as the labels read them: 0 for a unit with no such event, frequency as days a week (0..7)."""
+    out = units.fill_null({f"_b_{s.name}": 0 for s in segments})
     freq = {s.name: s.window / 7 for s in segments if s.kind == "frequency"}
     if freq:
         out = out.mutate(

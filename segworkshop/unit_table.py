@@ -102,13 +102,16 @@ def build_unit_table(
     event_traits: Sequence[str] = (),
     unit_traits: ir.Table | None = None,
     include_unstarted: bool = False,
+    first_values: bool = True,
 ) -> ir.Table:
     """The unit table expression (see the module docstring for the exact semantics).
 
     ``events`` are canonical events; ``unit_key`` the column that identifies a unit (user_id or account_id);
     ``event_traits`` event columns to carry as first-event traits; ``unit_traits`` a table keyed by
     ``unit_key`` whose columns win over event columns. With ``include_unstarted`` units that never reached the
-    start are kept (with a null ``start_at``), for counting.
+    start are kept (with a null ``start_at``), for counting. Without ``first_values`` each event trait comes
+    as ``_tf<i>``, the instant of its first value, for a caller that picks the values in its own pass over the
+    events (:func:`first_value_picks`): then this is one aggregate over the events, with no join back to them.
     """
     events = events.filter(events[unit_key].notnull())
     ts = events.timestamp
@@ -136,7 +139,7 @@ def build_unit_table(
             raise DataError(f"no event column {column!r} to take a trait from.{did_you_mean(column, events.columns)}")
         aggs[f"_tf{i}"] = ts.min(where=present(events[column]))  # when the unit first carried a value
     base = events.group_by(events[unit_key].name("unit_id")).aggregate(**aggs)
-    if event_traits:
+    if event_traits and first_values:
         base = _first_values(events, base, list(event_traits), unit_key)
     if not named_start:
         base = base.mutate(start_at=base.first_seen)
@@ -160,7 +163,8 @@ def build_unit_table(
         extra.append("steps_reached")
     if not include_unstarted:
         table = table.filter(table.start_at.notnull())
-    table = table.select(*UNIT_COLUMNS, *extra, *event_traits)
+    trait_columns = event_traits if first_values else [f"_tf{i}" for i in range(len(event_traits))]
+    table = table.select(*UNIT_COLUMNS, *extra, *trait_columns)
     if unit_traits is not None:
         keep = [c for c in unit_traits.columns if c != unit_key]
         table = table.drop(*[c for c in keep if c in table.columns and c not in UNIT_COLUMNS])
@@ -180,14 +184,16 @@ def _first_values(events: ir.Table, base: ir.Table, columns: list[str], unit_key
     anchor = base.select(_u=base.unit_id, _until=until, **{f"_tf{i}": base[f"_tf{i}"] for i in range(len(columns))})
     early = events.select(unit_key, "timestamp", *columns)
     joined = early.join(anchor, [early[unit_key] == anchor._u, early.timestamp <= anchor._until])
-    picks = {
-        c: joined[c].min(where=(joined.timestamp == joined[f"_tf{i}"]) & present(joined[c]))
-        for i, c in enumerate(columns)
-    }
-    found = joined.group_by(joined._u).aggregate(**picks)
+    found = joined.group_by(joined._u).aggregate(**first_value_picks(joined, columns))
     out = base.left_join(found, base.unit_id == found._u)
     keep = [c for c in base.columns if not c.startswith("_tf")]
     return out.select(*keep, *columns)
+
+
+def first_value_picks(rows: ir.Table, columns: Sequence[str]) -> dict[str, ir.Value]:
+    """Per column, the aggregate picking a unit's first value from its events joined to ``_tf<i>`` (the
+    instant of the first value): the value at that instant, the smallest when several are there."""
+    return {c: rows[c].min(where=(rows.timestamp == rows[f"_tf{i}"]) & present(rows[c])) for i, c in enumerate(columns)}
 
 
 def days_interval(days: float) -> ir.IntervalScalar:

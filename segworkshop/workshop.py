@@ -261,8 +261,11 @@ class Workshop:
 
     # ------------------------------------------------------------------ the unit table
 
-    def unit_table(self, traits: Sequence[str] | None = None, *, include_unstarted: bool = False) -> ir.Table:
-        """One row per unit: start, success, time to success, and the traits (default: the plain segments)."""
+    def unit_table(
+        self, traits: Sequence[str] | None = None, *, include_unstarted: bool = False, first_values: bool = True
+    ) -> ir.Table:
+        """One row per unit: start, success, time to success, and the traits (default: the plain segments);
+        ``first_values=False``: event traits as the instants of their first values (see build_unit_table)."""
         from_events, from_table = self._resolve_traits(traits)
         unit_traits = None
         if from_table:
@@ -275,6 +278,7 @@ class Workshop:
             event_traits=from_events,
             unit_traits=unit_traits,
             include_unstarted=include_unstarted,
+            first_values=first_values,
         )
 
     def baseline(self) -> dict[str, Any]:

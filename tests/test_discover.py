@@ -130,3 +130,63 @@ def test_cli_discover(small_workshop: Path):
     assert out.exit_code == 0, out.output
     data = json.loads(out.stdout)
     assert len(data["rows"]) == 3 and data["family"] >= data["evaluated"]
+
+
+@pytest.fixture(scope="module")
+def busy():
+    """Units with many events over several days: repeated visits, searches, an event trait that changes (and is
+    sometimes missing), purchases inside and after the success window."""
+    rng = np.random.default_rng(4)
+    n = 1500
+    ids = np.array([f"b{i:04d}" for i in range(n)])
+    first = pd.Timestamp("2026-02-02") + pd.to_timedelta(rng.integers(0, 40 * 86400, n), unit="s")
+    rows = [
+        pd.DataFrame({"user_id": ids, "event": "visit", "timestamp": first, "platform": rng.choice(["ios", "web"], n)})
+    ]
+    for event, per_unit, days in (("visit", 6, 12), ("search", 2, 10), ("share", 1, 20)):
+        who = np.repeat(ids, per_unit)
+        at = np.repeat(first, per_unit) + pd.to_timedelta(rng.integers(0, days * 86400, n * per_unit), unit="s")
+        platform = rng.choice(["ios", "web", "android", None], n * per_unit)
+        rows.append(pd.DataFrame({"user_id": who, "event": event, "timestamp": at, "platform": platform}))
+    buyers = rng.random(n) < 0.35
+    bought = first[buyers] + pd.to_timedelta(rng.integers(0, 20 * 86400, buyers.sum()), unit="s")
+    rows.append(pd.DataFrame({"user_id": ids[buyers], "event": "purchase", "timestamp": bought}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def _pandas_units(events: pd.DataFrame, window: int = 7, within: int = 14) -> pd.DataFrame:
+    """The unit table, first-value trait, landmark and behaviour counts of discover, in plain pandas."""
+    g = events.groupby("user_id")
+    units = pd.DataFrame({"start": g.timestamp.min()})
+    hit = events[events.event == "purchase"].groupby("user_id").timestamp.min().reindex(units.index)
+    units["won"] = hit.notna() & (hit <= units.start + pd.Timedelta(days=within))
+    units["won_at"] = hit.where(units.won)
+    carrying = events[events.platform.notna()].sort_values(["user_id", "timestamp", "platform"])
+    units["platform"] = carrying.groupby("user_id").platform.first()
+    e = events.join(units.start, on="user_id")
+    inside = e[(e.timestamp >= e.start) & (e.timestamp < e.start + pd.Timedelta(days=window))]
+    units["searched"] = inside[inside.event == "search"].groupby("user_id").size().reindex(units.index).fillna(0) > 0
+    visits = inside[inside.event == "visit"]
+    units["visit_days"] = visits.groupby("user_id").timestamp.apply(lambda t: t.dt.date.nunique()).clip(upper=7)
+    units["left_out"] = units.won_at < units.start + pd.Timedelta(days=window)
+    return units[units.start + pd.Timedelta(days=within) <= events.timestamp.max()]
+
+
+def test_one_pass_numbers_match_pandas(busy):
+    """Event traits (first value, ties: the smallest), did X and days a week doing X, all from the one pass."""
+    ws = Workshop.from_dict({"data": {"events": busy}, "success": {"event": "purchase", "within_days": 14}})
+    rows = discover(ws, min_units=0).rows.set_index(["segment", "value"])
+    units = _pandas_units(busy)
+    for value, part in units.groupby("platform"):
+        r = rows.loc[("platform", value)]
+        assert (r.units, r.successes) == (len(part), part.won.sum())
+        rest = units[units.platform != value]
+        assert r.p_value == pytest.approx(
+            two_proportion_test(part.won.sum(), len(part), rest.won.sum(), len(rest)).p_value, rel=1e-12
+        )
+    compared = units[~units.left_out]
+    r = rows.loc[("did_search", "yes")]
+    assert (r.units, r.successes) == (compared.searched.sum(), compared.won[compared.searched].sum())
+    for days, part in compared.groupby("visit_days"):
+        r = rows.loc[("days_visit", str(days))]
+        assert (r.units, r.successes) == (len(part), part.won.sum())
