@@ -978,7 +978,7 @@ def missing_id(expr: ir.StringValue) -> ir.BooleanValue:
     stripped text, so only ids with one are stripped (a regular expression per row costs most of a scan of
     the events, and almost no id has one); the engines evaluate ``|`` lazily row by row."""
     words = list(NO_ID)
-    blank_end = expr.substr(0, 1).isin(BLANKS) | expr.right(1).isin(BLANKS)
+    blank_end = expr.left(1).isin(BLANKS) | expr.right(1).isin(BLANKS)
     return expr.isnull() | expr.lower().isin(words) | (blank_end & id_text(expr).lower().isin(words))
 
 

@@ -90,9 +90,25 @@ _to_utc_timestamp = _builtin("to_utc_timestamp", a=dt.timestamp, b=dt.string, **
 _timezone = _builtin("timezone", a=dt.string, b=dt.Timestamp(timezone="UTC"), **{"return": dt.timestamp})
 
 
+# DuckDB: the instant's microseconds since 1970 and the naive timestamp of as many: UTC wall time, exactly
+@ibis.udf.scalar.builtin(name="epoch_us")
+def _epoch_us(a: dt.Timestamp(timezone="UTC")) -> dt.int64:
+    """DuckDB's epoch_us."""
+
+
+@ibis.udf.scalar.builtin(name="make_timestamp")
+def _make_timestamp(a: dt.int64) -> dt.timestamp:
+    """DuckDB's make_timestamp(microseconds)."""
+
+
 def _to_utc(value: ir.TimestampValue) -> ir.TimestampValue:
-    if backend_name(value) == "pyspark":  # Spark keeps instants; with the session in UTC a cast is the wall time
+    engine = backend_name(value)
+    if engine == "pyspark":  # Spark keeps instants; with the session in UTC a cast is the wall time
         return value.cast(dt.Timestamp())
+    if engine == "duckdb":
+        # the same as timezone('UTC', value), a tenth of its cost (no time-zone lookup per row): every query
+        # over the events converts every event's time
+        return _make_timestamp(_epoch_us(value))
     # A plain cast would do in principle, but DuckDB pushes it into its CSV reader, which then drops the offset
     # (``12:30+02:00`` read as 12:30); an explicit conversion to UTC wall time is right everywhere.
     return _timezone("UTC", value)
