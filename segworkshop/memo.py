@@ -58,6 +58,15 @@ def state_key(ws: Workshop) -> Any:
     return _frozen(config)
 
 
+def unit_state_key(ws: Workshop) -> Any:
+    """The settings a unit table depends on (the success definition, the unit, the engine), the data aside:
+    not the segments or the privacy threshold, which only decide what is shown of it."""
+    config = dataclasses.replace(
+        ws.config, data=None, title="", participants=(), path=None, segments=(), privacy_min_units=0
+    )
+    return _frozen(config)
+
+
 _LOCK = threading.Lock()
 _MISSING = object()
 MAX_RESULTS = 256  # per opened data: a room that runs for hours keeps its latest results, not all of them
@@ -88,6 +97,25 @@ def per_state(fn: F) -> F:
         return copy.deepcopy(found)
 
     return memoised  # type: ignore[return-value]
+
+
+def kept(ws: Workshop, key: Any, value: Any = _MISSING) -> Any:
+    """What ``ws``'s opened data keeps under ``key`` (None when nothing), or, with ``value``, keep that and
+    return it: engine-side tables (the kept unit table, workshop.py) that every view of the data shares. The
+    most recently used stay, as :func:`per_state`'s results do."""
+    memo = getattr(ws, "memo", None)
+    if memo is None:
+        return None if value is _MISSING else value
+    with _LOCK:
+        if value is _MISSING:
+            found = memo.pop(key, None)
+            if found is not None:
+                memo[key] = found
+            return found
+        memo[key] = value
+        while len(memo) > MAX_RESULTS:
+            memo.pop(next(iter(memo)))
+        return value
 
 
 def files_stamp(config: WorkshopConfig) -> list[Any]:
@@ -131,4 +159,4 @@ def opened(config: WorkshopConfig) -> Workshop:
     return ws
 
 
-__all__ = ["files_stamp", "opened", "per_state", "state_key"]
+__all__ = ["files_stamp", "kept", "opened", "per_state", "state_key", "unit_state_key"]

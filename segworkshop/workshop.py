@@ -38,7 +38,7 @@ from .sources import (
     resolve,
     sibling_table,
 )
-from .unit_table import build_unit_table, identify_traits, summarize
+from .unit_table import UNIT_COLUMNS, build_unit_table, identify_traits, summarize
 
 
 class Workshop:
@@ -74,6 +74,7 @@ class Workshop:
                 new.__dict__[name] = self.__dict__[name]
         new._paths = dict(self._paths)
         new.memo = self.memo  # the same data: results keyed by their state (memo.py) hold for every view
+        new.keep_unit_tables = self.keep_unit_tables
         return new
 
     # ------------------------------------------------------------------ data
@@ -265,8 +266,21 @@ class Workshop:
         self, traits: Sequence[str] | None = None, *, include_unstarted: bool = False, first_values: bool = True
     ) -> ir.Table:
         """One row per unit: start, success, time to success, and the traits (default: the plain segments);
-        ``first_values=False``: event traits as the instants of their first values (see build_unit_table)."""
+        ``first_values=False``: event traits as the instants of their first values (see build_unit_table).
+
+        With :attr:`keep_unit_tables` the table is built in the engine once per success definition and kept
+        there (:meth:`_kept_unit_table`): every later question reads a table of one row per unit instead of
+        the events."""
         from_events, from_table = self._resolve_traits(traits)
+        if self.keep_unit_tables and first_values:
+            return self._kept_unit_table(from_events, from_table, include_unstarted)
+        return self._build_unit_table(from_events, from_table, include_unstarted, first_values)
+
+    keep_unit_tables = False  # a served room sets it on its opened data (room/board.py)
+
+    def _build_unit_table(
+        self, from_events: list[str], from_table: list[str], include_unstarted: bool, first_values: bool
+    ) -> ir.Table:
         unit_traits = None
         if from_table:
             t = self.trait_table
@@ -280,6 +294,31 @@ class Workshop:
             include_unstarted=include_unstarted,
             first_values=first_values,
         )
+
+    def _kept_unit_table(self, from_events: list[str], from_table: list[str], include_unstarted: bool) -> ir.Table:
+        """The unit table read from one kept in the engine (``Table.cache()``: a temporary table), built with
+        every trait of the units table, the plain segments' event traits and every event trait asked for so
+        far; a question on an event trait not in it builds it again with that one added. Kept in the memo of
+        the opened data (memo.py) under the settings the unit table depends on, so another success definition
+        has its own."""
+        from .memo import kept, unit_state_key
+
+        key = ("unit_table", unit_state_key(self))
+        held = kept(self, key)
+        if held is None or not set(from_events) <= set(held[0]):
+            plain, _ = self._resolve_traits(self.plain_segments())
+            wanted = list(dict.fromkeys([*(held[0] if held else ()), *plain, *from_events]))
+            table_traits = (
+                [c for c in self.trait_table.columns if c != self.unit_key] if self.trait_table is not None else []
+            )
+            wanted = [c for c in wanted if c not in table_traits]
+            table = self._build_unit_table(wanted, table_traits, True, True).cache()
+            held = kept(self, key, (tuple(wanted), table))
+        table = held[1]
+        if not include_unstarted:
+            table = table.filter(table.start_at.notnull())
+        extra = ["steps_reached"] if "steps_reached" in table.columns else []
+        return table.select(*UNIT_COLUMNS, *extra, *from_events, *from_table)
 
     def baseline(self) -> dict[str, Any]:
         """Units, successes and success rate among the units whose success window is closed; units that never

@@ -166,3 +166,67 @@ def test_steps_share_a_kernel_but_not_a_namespace_and_a_dead_kernel_is_replaced(
     assert os.getpid() != pids[0]
     summary = json.loads((result.out / "summary.json").read_text())
     assert [s["ok"] for s in summary["steps"]] == [True, True, False, True]
+
+
+# --------------------------------------------------------------------------- the kept unit table
+
+
+def _frame(table) -> pd.DataFrame:
+    return table.to_pandas().sort_values("unit_id", ignore_index=True)
+
+
+@pytest.mark.parametrize("kind", ["event", "sequence"])
+def test_the_kept_unit_table_is_the_unit_table(small_workshop, kind):
+    """Read from the table kept in the engine, every unit table a session asks for is the one built from the
+    events: traits of the events and of the users table, units that never started, a sequence's steps."""
+    from dataclasses import replace
+
+    from segworkshop.config import parse_success
+
+    ws = Workshop.load(small_workshop)
+    if kind == "sequence":
+        ws = ws.with_config(replace(ws.config, success=parse_success({"sequence": ["search", "purchase"]})))
+    kept = ws.with_config(ws.config)
+    kept.keep_unit_tables = True
+    for traits, unstarted in [(None, False), ([], True), (["platform"], False), (["channel", "platform"], True)]:
+        pd.testing.assert_frame_equal(
+            _frame(kept.unit_table(traits, include_unstarted=unstarted)),
+            _frame(ws.unit_table(traits, include_unstarted=unstarted)),
+        )
+    assert kept.baseline() == ws.baseline()
+
+
+def test_the_kept_unit_table_is_built_once_and_grows_with_the_traits_asked(small_workshop, monkeypatch):
+    from segworkshop import workshop as workshop_module
+
+    builds: list[list[str]] = []
+    real = workshop_module.build_unit_table
+
+    def counted(events, definition, **kwargs):
+        builds.append(list(kwargs["event_traits"]))
+        return real(events, definition, **kwargs)
+
+    monkeypatch.setattr(workshop_module, "build_unit_table", counted)
+    ws = Workshop.load(small_workshop)
+    ws.keep_unit_tables = True
+    ws.unit_table(["channel"])
+    ws.unit_table([], include_unstarted=True)
+    ws.unit_table(["platform"])  # a plain segment: in the first build
+    assert len(builds) == 1
+    total = int(ws.unit_table(["order_value"]).count().to_pandas())  # an event trait not kept yet: built again
+    assert builds[-1] == ["platform", "order_value"] and len(builds) == 2
+    ws.unit_table(["platform", "order_value"])
+    assert len(builds) == 2
+    assert total == int(Workshop.load(small_workshop).unit_table(["order_value"]).count().to_pandas())
+
+
+def test_a_session_keeps_its_unit_table_and_another_success_definition_has_its_own(small_workshop):
+    session = Session(small_workshop, interactive=False)
+    ws = session.workshop
+    assert ws.keep_unit_tables
+    before = compare(ws).baseline
+    session.journal.add("success", "facilitator", {"definition": {"event": "purchase", "within_days": 10}})
+    after = session.workshop
+    assert after.memo is ws.memo and after.keep_unit_tables
+    assert compare(after).baseline != before
+    assert compare(after).baseline == compare(Workshop(after.config)).baseline
