@@ -2,7 +2,9 @@
 
 segworkshop's compare (unit table in the engine, counts per trait value in one query, then intervals, tests and
 BH in Python) against hand-written DuckDB SQL computing the same counts, and idiomatic pandas. ``segworkshop``
-skips the strata (Simpson) checks so the work is the same; ``sw_strata`` adds them (15 pairs of traits).
+skips the strata (Simpson) checks so the work is the same; ``sw_strata`` adds them (15 pairs of traits);
+``cli`` and ``cli_strata`` are the command a user runs (``segworkshop compare --format json``), whose process
+time (the ``wall`` column: start-up, imports, output) is what a user waits for.
 
     python benchmarks/compare.py                  # 1M users (generates the data once)
     python benchmarks/compare.py --users 200000 --rounds 1
@@ -47,6 +49,32 @@ def run_spark(data: Path) -> dict:
 
 def run_segworkshop_strata(data: Path) -> dict:
     return _segworkshop(data, strata=True)
+
+
+def _cli(data: Path, strata: bool) -> dict:
+    """The command a user runs, ``segworkshop compare --by … --format json``, in this fresh process: its
+    imports, reading workshop.yaml and printing count (compare the ``wall`` column with duckdb_sql's)."""
+    import contextlib
+    import io
+    import json
+
+    from segworkshop.cli import main
+
+    started = time.perf_counter()
+    args = ["compare", str(data / "workshop.yaml"), "--format", "json", *[a for t in TRAITS for a in ("--by", t)]]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        main([*args, *([] if strata else ["--no-strata"])], standalone_mode=False)
+    rows = json.loads(out.getvalue())["rows"]
+    return {"work_s": time.perf_counter() - started, "rows": len(rows), "units": sum(r["units"] for r in rows)}
+
+
+def run_cli(data: Path) -> dict:
+    return _cli(data, strata=False)
+
+
+def run_cli_strata(data: Path) -> dict:
+    return _cli(data, strata=True)
 
 
 def run_sql(data: Path) -> dict:
@@ -103,6 +131,8 @@ def run_pandas(data: Path) -> dict:
 VARIANTS = {
     "segworkshop": run_segworkshop,
     "sw_strata": run_segworkshop_strata,
+    "cli": run_cli,
+    "cli_strata": run_cli_strata,
     "duckdb_sql": run_sql,
     "pandas": run_pandas,
     "spark": run_spark,

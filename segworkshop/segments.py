@@ -288,7 +288,9 @@ def refuse_id_like(ws: Workshop, segments: Sequence[Segment]) -> None:
     traits = list(dict.fromkeys(s.column for s in segments if s.kind == "trait"))
     if not traits:
         return
-    units = ws.unit_table(traits=traits)
+    # the unit table the comparison then counts (binned columns too), so that it is built once (workshop.py)
+    bins_columns = [s.column for s in segments if s.kind == "bins" and ws.has_trait(s.column)]
+    units = ws.unit_table(traits=list(dict.fromkeys([*traits, *bins_columns])))
     aggs = {f"v{i}": units[c].nunique() for i, c in enumerate(traits)}
     row = units.aggregate(_n=units.count(), **aggs).to_pyarrow().to_pylist()[0]
     total = int(row["_n"] or 0)

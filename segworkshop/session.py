@@ -90,13 +90,10 @@ class Session:
         configuration and files, and with it every result computed (memo.py): the steps of a report run in
         one kernel. A live notebook opens its own, so that running a cell again reads the data again."""
         if self.interactive:
-            ws = Workshop(self.base_config)
-        else:
-            from .memo import opened
+            return Workshop(self.base_config)
+        from .memo import opened
 
-            ws = opened(self.base_config)
-        ws.keep_unit_tables = True  # a session asks many questions of one unit table (workshop.py)
-        return ws
+        return opened(self.base_config)
 
     @property
     def config(self) -> WorkshopConfig:

@@ -617,22 +617,28 @@ def map_events(raw: ir.Table, data: DataConfig, label: str) -> MappedEvents:
     if unit != "auto":
         _check_epoch_scale(raw, exprs["timestamp"], timestamp, unit, sources["timestamp"], label)
     timestamp = plausible(timestamp)
+    rule = identity_rule(data)
+    pair = (resolve(raw, rule.known), resolve(raw, rule.anonymous)) if rule is not None else (None, None)
+    ids = {"user_id": exprs["user_id"], "account_id": exprs.get("account_id"), KNOWN: pair[0], ANONYMOUS: pair[1]}
+    placeholders = placeholder_ids(raw, {k: v for k, v in ids.items() if v is not None})
     selected: dict[str, ir.Value] = {
-        "user_id": _as_id(exprs["user_id"]),
+        "user_id": _as_id(exprs["user_id"], placeholders.get("user_id")),
         "event": exprs["event"].cast("string"),
         "timestamp": timestamp,
     }
     for name in OPTIONAL:
         if name in exprs:
-            selected[name] = _as_id(exprs[name])
+            selected[name] = _as_id(exprs[name], placeholders.get(name))
     used = {c for spec in (columns[n] for n in exprs) for c in _spec_columns(spec, raw)}
     preset = PRESETS[data.preset] if data.preset else None
     hidden: dict[str, ir.Value] = {}
-    rule = identity_rule(data)
     if rule is not None:
-        known, anonymous = resolve(raw, rule.known), resolve(raw, rule.anonymous)
+        known, anonymous = pair
         if known is not None and anonymous is not None:
-            hidden = {KNOWN: _as_id(known), ANONYMOUS: _as_id(anonymous)}
+            hidden = {
+                KNOWN: _as_id(known, placeholders.get(KNOWN)),
+                ANONYMOUS: _as_id(anonymous, placeholders.get(ANONYMOUS)),
+            }
             used |= _spec_columns(rule.known, raw) | _spec_columns(rule.anonymous, raw)
             sources["identity"] = f"{_spec_text(rule.known, raw)} / {_spec_text(rule.anonymous, raw)}"
     if preset:
@@ -982,15 +988,48 @@ def missing_id(expr: ir.StringValue) -> ir.BooleanValue:
     return expr.isnull() | expr.lower().isin(words) | (blank_end & id_text(expr).lower().isin(words))
 
 
-def _as_id(expr: ir.Value) -> ir.Value:
+MAX_PLACEHOLDERS = 1000  # distinct "no id" spellings looked up by value; beyond, each row is checked
+
+
+def placeholder_ids(raw: ir.Table, ids: Mapping[str, ir.Value]) -> dict[str, list[str]]:
+    """Per text id column, its values that say "no id" (:func:`missing_id`), found once among the column's
+    distinct values (one query for all of them).
+
+    Checking each event's id costs more than the rest of a pass over the events (the blank-end test, and
+    engines evaluate it once per reference to the id); matching the few placeholder spellings an export has
+    by value costs nothing. A column with more than :data:`MAX_PLACEHOLDERS` of them is left out (its rows are
+    checked one by one, :func:`_as_id`)."""
+    parts = []
+    for name, expr in ids.items():
+        if not expr.type().is_string():
+            continue
+        values = raw.group_by(v=expr).aggregate(n=raw.count())
+        # tested on the distinct values: the condition reads the count, so no engine moves it before the grouping
+        found = values.filter(ibis.ifelse(values.n > 0, values.v.notnull() & missing_id(values.v), False))
+        found = found.limit(MAX_PLACEHOLDERS + 1)
+        parts.append(found.select(c=ibis.literal(name), v=found.v))
+    if not parts:
+        return {}
+    df = (ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]).to_pandas()
+    found_by = {name: [] for name, expr in ids.items() if expr.type().is_string()}
+    for name, value in zip(df["c"], df["v"], strict=True):
+        found_by[name].append(value)
+    return {name: sorted(values) for name, values in found_by.items() if len(values) <= MAX_PLACEHOLDERS}
+
+
+def _as_id(expr: ir.Value, placeholders: Sequence[str] | None = None) -> ir.Value:
     """Ids are compared as text, so that a users table with integer ids joins events with string ids.
 
     Whole floats (pandas' integer ids with a gap) are written without a decimal point: 1.0 is "1". Text that
     says "no id" (blank, NBSP, zero-width space, ``NULL``, ``None``, ``NaN``…: ``NO_ID``) becomes null, so that
     such events are left out everywhere (unit table, identity links, users join), as validate says they are.
+    ``placeholders``: the column's values that say so, when known (:func:`placeholder_ids`): matched by value
+    instead of checking each row.
     """
     dtype = expr.type()
     if dtype.is_string():
+        if placeholders is not None:
+            return ibis.ifelse(expr.isin(list(placeholders)), ibis.null("string"), expr) if placeholders else expr
         return ibis.ifelse(missing_id(expr), ibis.null("string"), expr)
     if dtype.is_floating():
         whole = expr.notnull() & (expr == expr.floor()) & (expr.abs() < 9e15)

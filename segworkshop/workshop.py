@@ -276,7 +276,9 @@ class Workshop:
             return self._kept_unit_table(from_events, from_table, include_unstarted)
         return self._build_unit_table(from_events, from_table, include_unstarted, first_values)
 
-    keep_unit_tables = False  # a served room sets it on its opened data (room/board.py)
+    # Every analysis asks for the unit table (population, the id-like check, the counts: three passes over the
+    # events for one `compare`), so it is built once and kept; False builds it from the events every time.
+    keep_unit_tables = True
 
     def _build_unit_table(
         self, from_events: list[str], from_table: list[str], include_unstarted: bool, first_values: bool
@@ -306,12 +308,12 @@ class Workshop:
         key = ("unit_table", unit_state_key(self))
         held = kept(self, key)
         if held is None or not set(from_events) <= set(held[0]):
-            plain, _ = self._resolve_traits(self.plain_segments())
-            wanted = list(dict.fromkeys([*(held[0] if held else ()), *plain, *from_events]))
             table_traits = (
                 [c for c in self.trait_table.columns if c != self.unit_key] if self.trait_table is not None else []
             )
-            wanted = [c for c in wanted if c not in table_traits]
+            # the plain segments' event traits come along (a segment naming no column is the caller's to refuse)
+            plain = [t for t in self.plain_segments() if t not in table_traits and self.has_trait(t)]
+            wanted = list(dict.fromkeys([*(held[0] if held else ()), *plain, *from_events]))
             table = self._build_unit_table(wanted, table_traits, True, True).cache()
             held = kept(self, key, (tuple(wanted), table))
         table = held[1]
