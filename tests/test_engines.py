@@ -230,7 +230,7 @@ def test_report_on_postgres_has_the_same_numbers(postgres, tmp_path, monkeypatch
     assert page(a) == page(b)
 
 
-@pytest.mark.parametrize("kind", demo.DATASETS)
+@pytest.mark.parametrize("kind", ["ecomm", "saas"])  # finserv's scan takes 40 s here and adds no new type
 def test_discover_on_postgres_matches(postgres, kind):
     from segworkshop.discover import discover
 

@@ -129,7 +129,10 @@ def spark_connect(tmp_path_factory):
         log.close()
 
 
-@pytest.mark.parametrize("kind", demo.DATASETS)
+# Spark answers each query in a second or two whatever the data's size, so the parity runs on two datasets: a
+# user unit (ecomm) and an account unit with a users table and an accounts table (saas); PostgreSQL's parity
+# (test_engines.py) runs on all three, and finserv has no column type the other two lack.
+@pytest.mark.parametrize("kind", ["ecomm", "saas"])
 def test_spark_gives_the_same_numbers(spark, kind):
     path = demo_workshop_path(kind)
     local, remote = Workshop.load(path), Workshop.load(path, con=spark)
@@ -147,11 +150,11 @@ def test_spark_gives_the_same_numbers(spark, kind):
     assert (pa.cut, pa.shape) == (pb.cut, pb.shape) and abs(pa.p_value - pb.p_value) <= 1e-12
 
 
-@pytest.mark.parametrize("kind", demo.DATASETS)
-def test_discover_on_spark_matches(spark, kind):
+def test_discover_on_spark_matches(spark):
+    """discover's one-pass scan on Spark (accounts: the most joins), as on DuckDB."""
     from segworkshop.discover import discover
 
-    path = demo_workshop_path(kind)
+    path = demo_workshop_path("saas")
     a, b = discover(Workshop.load(path)), discover(Workshop.load(path, con=spark))
     assert (a.evaluated, a.family) == (b.evaluated, b.family)
     columns = ["kind", "segment", "value", "units", "successes"]
