@@ -287,3 +287,10 @@ def backend_name(expr: Any) -> str:
         return expr._find_backend(use_default=False).name
     except Exception:
         return "duckdb"
+
+
+def keeps_tables(con: Any) -> bool:
+    """Whether ``Table.cache()`` can keep a result on this connection: every engine but a Spark Connect session
+    (whose DataFrames cannot be pinned from the client; ibis's cache asserts they are)."""
+    session = getattr(con, "_session", None)
+    return session is None or not type(session).__module__.startswith("pyspark.sql.connect")

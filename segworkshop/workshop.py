@@ -21,7 +21,7 @@ import ibis
 import ibis.expr.types as ir
 
 from .config import WorkshopConfig, load_config, parse_config
-from .engine import connect
+from .engine import connect, keeps_tables
 from .errors import ConfigError, DataError, did_you_mean, listing
 from .identity import IdentityRule
 from .presets import PRESETS
@@ -272,7 +272,7 @@ class Workshop:
         there (:meth:`_kept_unit_table`): every later question reads a table of one row per unit instead of
         the events."""
         from_events, from_table = self._resolve_traits(traits)
-        if self.keep_unit_tables and first_values:
+        if self.keep_unit_tables and first_values and keeps_tables(self.con):
             return self._kept_unit_table(from_events, from_table, include_unstarted)
         return self._build_unit_table(from_events, from_table, include_unstarted, first_values)
 

@@ -394,3 +394,24 @@ def test_placeholder_ids_are_missing_in_every_count(tmp_path: Path) -> None:
     assert ws.baseline()["units"] == 40
     units = ws.unit_table(traits=[]).to_pandas()
     assert len(units) == 40 and not set(units.unit_id) & set(NO_IDS)
+
+
+def test_placeholder_ids_found_by_value_are_the_ones_each_row_check_finds(tmp_path: Path, monkeypatch) -> None:
+    """Placeholder ids are looked up once among an id column's distinct values (sources.placeholder_ids) and
+    matched by value; a column with more spellings than that lookup keeps falls back to checking each row. Both
+    leave out exactly the ids sources.missing_id calls missing."""
+    import ibis
+
+    from segworkshop import Workshop, sources
+
+    placeholder_ids_parquet(tmp_path)
+    raw = pd.read_parquet(tmp_path / "events.parquet")
+    table = ibis.memtable(raw)
+    by_row = table.filter(sources.missing_id(table.customer)).customer.to_pandas()
+    expected = sorted(set(by_row.dropna()))
+    assert expected and sources.placeholder_ids(table, {"user_id": table.customer}) == {"user_id": expected}
+    counted = Workshop.load(tmp_path).unit_table(traits=[]).to_pandas()
+    monkeypatch.setattr(sources, "MAX_PLACEHOLDERS", len(expected) - 1)  # too many to look up: each row checked
+    assert sources.placeholder_ids(table, {"user_id": table.customer}) == {}
+    checked = Workshop.load(tmp_path).unit_table(traits=[]).to_pandas()
+    assert sorted(counted.unit_id) == sorted(checked.unit_id) and len(counted) == 40
