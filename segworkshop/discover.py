@@ -332,6 +332,7 @@ class Scan:
         min_units: int | None = None,
     ) -> None:
         require_window(ws, "discover")
+        stats.warm_up()  # scipy and statsmodels load while the engine scans
         require_success_events(ws, "discover")
         base = unit_anchors(ws).cache()  # one aggregate over the events, read by every step below
         self.population = population(ws, base)
