@@ -708,3 +708,34 @@ def test_traits_from_tied_first_events_do_not_depend_on_row_order():
     got = tables[0]
     assert got.channel.dropna().to_dict() == expected["channel"].to_dict()
     assert got.score.dropna().to_dict() == expected["score"].to_dict()
+
+
+@pytest.mark.parametrize("path", ["ordered aggregate", "join"])
+def test_an_event_trait_is_the_smallest_value_at_the_earliest_instant_carrying_one(path, monkeypatch):
+    """Ties at a unit's first instant with a value resolve to the smallest value, NaN and null are no value, and
+    rows come in any order: the same with DuckDB's ordered aggregate as with the join other engines use (here
+    forced on DuckDB), and as in plain pandas."""
+    from segworkshop import unit_table
+
+    if path == "join":
+        monkeypatch.setattr(unit_table, "backend_name", lambda expr: "postgres")
+    rng = np.random.default_rng(5)
+    n = 4000
+    events = pd.DataFrame(
+        {
+            "user_id": rng.choice([f"u{i}" for i in range(300)], n),
+            "event": rng.choice(["visit", "purchase"], n, p=[0.9, 0.1]),
+            "timestamp": pd.Timestamp("2026-02-01") + pd.to_timedelta(rng.integers(0, 40, n), unit="h"),
+            "plan": rng.choice(np.array(["b", "a", "c", None], dtype=object), n),
+            "score": np.where(rng.random(n) < 0.3, np.nan, rng.choice([3.0, 1.0, 2.0], n)),
+        }
+    )
+    ws = Workshop.from_dict({"data": {"events": events}, "success": {"event": "purchase", "within_days": 7}})
+    got = ws.unit_table(traits=["plan", "score"]).to_pandas().set_index("unit_id").sort_index()
+    for column in ("plan", "score"):
+        carried = events.dropna(subset=[column])
+        first = carried[carried.timestamp == carried.groupby("user_id").timestamp.transform("min")]
+        expected = first.groupby("user_id")[column].min().reindex(got.index)
+        ties = first.groupby("user_id")[column].nunique()
+        assert (ties > 1).sum() > 20  # many units have several values at that instant
+        pd.testing.assert_series_equal(got[column], expected, check_names=False, check_dtype=False)
