@@ -101,3 +101,23 @@ def chromium() -> str:
             pytest.fail("chromium is missing: tests/run.sh installs Debian's chromium for this test")
         pytest.skip("needs Debian's chromium (tests/run.sh installs it)")
     return found
+
+
+# what exports write for "no id" (sources.NO_ID, blanks and invisible characters around it), spelled out here
+PLACEHOLDER_IDS = ["NULL", "None", "NaN", "null", "", " ", "\u00a0", "\u200b", "nan ", "\u00a0NULL\u200b", "(null)"]
+
+
+def placeholder_events(users: int = 60) -> pd.DataFrame:
+    """``users`` users visit, every third purchases the next day; and events whose user id is a placeholder
+    (each spelling visits and purchases), which must count as no one on every engine."""
+    rows = []
+    start = pd.Timestamp("2026-03-02 09:00", tz="UTC")
+    for u in range(users):
+        t = start + pd.Timedelta(hours=u)
+        rows.append((f"u{u:03d}", "visit", t))
+        if u % 3 == 0:
+            rows.append((f"u{u:03d}", "purchase", t + pd.Timedelta(days=1)))
+    rows.append(("u000", "visit", start + pd.Timedelta(days=30)))  # the data end: every 7-day window closed
+    for i, x in enumerate(PLACEHOLDER_IDS):
+        rows += [(x, "visit", start + pd.Timedelta(minutes=i)), (x, "purchase", start + pd.Timedelta(hours=i + 1))]
+    return pd.DataFrame(rows, columns=["user_id", "event", "timestamp"])

@@ -279,3 +279,20 @@ def test_people_paths_and_time_zone_on_postgres(postgres):
         con=remote_con,
     )
     assert_same_people(local, remote)
+
+
+def test_placeholder_ids_are_no_one_on_postgres(postgres):
+    """Ids that say "no id" (NULL, None, NaN, blanks, NBSP, zero-width spaces) are left out on PostgreSQL as on
+    DuckDB: found among the distinct ids there (sources.placeholder_ids) and matched by value."""
+    from parity import placeholder_events
+
+    frame = placeholder_events()
+    remote_con = connect(postgres["url"])
+    remote_con.create_table("placeholder_events", frame, overwrite=True)
+    success = {"event": "purchase", "within_days": 7}
+    local = Workshop.from_dict({"data": {"events": frame}, "success": success})
+    remote = Workshop.from_dict(
+        {"data": {"events": {"table": "placeholder_events"}}, "success": success}, con=remote_con
+    )
+    assert local.baseline() == remote.baseline()
+    assert remote.baseline()["units"] == 60 and remote.baseline()["successes"] == 20

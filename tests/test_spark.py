@@ -268,3 +268,15 @@ def test_people_paths_and_time_zone_on_spark(spark):
     local = Workshop.from_dict({"data": {"events": frame, **PEOPLE_WORKSHOP}, "success": PEOPLE_SUCCESS})
     remote = Workshop.from_dict({"data": {"events": frame, **PEOPLE_WORKSHOP}, "success": PEOPLE_SUCCESS}, con=spark)
     assert_same_people(local, remote)
+
+
+def test_placeholder_ids_are_no_one_on_spark(spark):
+    """As on DuckDB and PostgreSQL: placeholder ids count as no one (found among the distinct ids, by value)."""
+    from parity import placeholder_events
+
+    frame = placeholder_events()
+    success = {"event": "purchase", "within_days": 7}
+    local = Workshop.from_dict({"data": {"events": frame}, "success": success})
+    remote = Workshop.from_dict({"data": {"events": frame}, "success": success}, con=spark)
+    assert local.baseline() == remote.baseline()
+    assert remote.baseline()["units"] == 60 and remote.baseline()["successes"] == 20
