@@ -415,3 +415,35 @@ def test_placeholder_ids_found_by_value_are_the_ones_each_row_check_finds(tmp_pa
     assert sources.placeholder_ids(table, {"user_id": table.customer}) == {}
     checked = Workshop.load(tmp_path).unit_table(traits=[]).to_pandas()
     assert sorted(counted.unit_id) == sorted(checked.unit_id) and len(counted) == 40
+
+
+@pytest.mark.parametrize("command", ["validate", "compare"])
+def test_a_malformed_row_past_the_readers_sample_is_a_clear_error(tmp_path: Path, command: str) -> None:
+    """The CSV reader checks the rows of its sample (about 20,000) when it opens a file; a broken row further
+    down is found at open too (one count parses the whole file), named with its line and the fix — not a
+    traceback from the first query that reaches it. With `csv: {ignore_errors: true}` the row is counted once."""
+    rows = 30_000
+    frame = pd.DataFrame(
+        {
+            "customer": [f"u{i % 900}" for i in range(rows)],
+            "what": ["purchase" if i % 7 == 0 else "visit" for i in range(rows)],
+            "ts": pd.Timestamp("2026-03-01") + pd.to_timedelta(pd.RangeIndex(rows) * 60, unit="s"),
+            "plan": ["a" if i % 2 else "b" for i in range(rows)],
+        }
+    )
+    frame["ts"] = frame["ts"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    frame.to_csv(tmp_path / "events.csv", index=False)
+    lines = (tmp_path / "events.csv").read_text().splitlines(keepends=True)
+    lines[25_000] = lines[25_000].rstrip("\n") + ",one,two\n"  # file line 25,001: two fields too many
+    (tmp_path / "events.csv").write_text("".join(lines))
+    (tmp_path / "workshop.yaml").write_text(YAML)
+    result = CliRunner().invoke(main, [command, str(tmp_path / "workshop.yaml")])
+    assert "Traceback" not in result.output and result.exit_code == 2, result.output
+    for text in ("events.csv", "Line: 25001", "ignore_errors: true"):
+        assert text in result.output, result.output
+    assert "strict_mode" not in result.output  # DuckDB's own suggestions name options the kit cannot pass
+    (tmp_path / "workshop.yaml").write_text(
+        YAML.replace("events: events.csv", "events: {path: events.csv, csv: {ignore_errors: true}}")
+    )
+    result = CliRunner().invoke(main, ["validate", str(tmp_path / "workshop.yaml")])
+    assert "Traceback" not in result.output and "1 row(s)" in result.output and "line 25001" in result.output
