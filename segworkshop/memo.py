@@ -10,6 +10,9 @@ unit, privacy threshold, engine) and on the call's arguments. The journal's deci
 the configuration (``Session.config``) or as arguments (the hypotheses entered), so a changed decision is a
 new key; data read again (changed files: ``Session`` reopens them) is a new Workshop with an empty memo.
 
+The same memo keeps engine-side tables (:func:`kept`): the unit table, built once per success definition and
+kept in the engine (``Workshop._kept_unit_table``), which every later question reads instead of the events.
+
 Callers get their own copy of a result, so a page that annotates its result (the ledger writes its q-values
 into a comparison's rows) never changes what another page reads. Arguments that cannot be keyed by value (a
 DataFrame, an Ibis expression) are simply not memoised.
