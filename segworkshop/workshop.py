@@ -320,7 +320,7 @@ class Workshop:
         if not include_unstarted:
             table = table.filter(table.start_at.notnull())
         extra = ["steps_reached"] if "steps_reached" in table.columns else []
-        return table.select(*UNIT_COLUMNS, *extra, *from_events, *from_table)
+        return table.select(*dict.fromkeys([*UNIT_COLUMNS, *extra, *from_events, *from_table]))
 
     def baseline(self) -> dict[str, Any]:
         """Units, successes and success rate among the units whose success window is closed; units that never
