@@ -102,10 +102,15 @@ def per_state(fn: F) -> F:
     return memoised  # type: ignore[return-value]
 
 
-def kept(ws: Workshop, key: Any, value: Any = _MISSING) -> Any:
+KEEP_TABLES = 4  # engine-side tables of one kind kept per opened data (a unit table of 1M units is ~100 MB)
+
+
+def kept(ws: Workshop, key: tuple, value: Any = _MISSING, most: int = KEEP_TABLES) -> Any:
     """What ``ws``'s opened data keeps under ``key`` (None when nothing), or, with ``value``, keep that and
     return it: engine-side tables (the kept unit table, workshop.py) that every view of the data shares. The
-    most recently used stay, as :func:`per_state`'s results do."""
+    most recently used stay: at most ``most`` of one kind (``key[0]``: a room that tries many success
+    definitions holds the latest few unit tables in the engine's memory, not all), and :data:`MAX_RESULTS`
+    entries in all, as :func:`per_state`'s results."""
     memo = getattr(ws, "memo", None)
     if memo is None:
         return None if value is _MISSING else value
@@ -115,7 +120,11 @@ def kept(ws: Workshop, key: Any, value: Any = _MISSING) -> Any:
             if found is not None:
                 memo[key] = found
             return found
+        memo.pop(key, None)
         memo[key] = value
+        same = [k for k in memo if isinstance(k, tuple) and k[:1] == key[:1]]
+        for old in same[: max(0, len(same) - most)]:
+            memo.pop(old)  # its table is dropped from the engine once nothing refers to it (ibis's finaliser)
         while len(memo) > MAX_RESULTS:
             memo.pop(next(iter(memo)))
         return value
@@ -162,4 +171,4 @@ def opened(config: WorkshopConfig) -> Workshop:
     return ws
 
 
-__all__ = ["files_stamp", "kept", "opened", "per_state", "state_key", "unit_state_key"]
+__all__ = ["KEEP_TABLES", "files_stamp", "kept", "opened", "per_state", "state_key", "unit_state_key"]

@@ -231,3 +231,22 @@ def test_a_session_keeps_one_unit_table_per_success_definition(small_workshop):
     fresh = Workshop(after.config)
     fresh.keep_unit_tables = False
     assert compare(after).baseline == compare(fresh).baseline
+
+
+def test_the_latest_few_unit_tables_are_kept(small_workshop):
+    """A room trying success definitions one after another keeps the latest memo.KEEP_TABLES unit tables."""
+    from dataclasses import replace
+
+    from segworkshop.config import parse_success
+
+    ws = Workshop.load(small_workshop)
+    views = [
+        ws.with_config(replace(ws.config, success=parse_success({"event": "purchase", "within_days": d})))
+        for d in range(8, 8 + memo.KEEP_TABLES + 2)
+    ]
+    counts = [int(v.unit_table([]).filter(lambda t: t.success).count().to_pandas()) for v in views]
+    held = [k for k in ws.memo if isinstance(k, tuple) and k[0] == "unit_table"]
+    assert len(held) == memo.KEEP_TABLES
+    assert counts == sorted(counts) and counts[-1] > counts[0]  # each its own table: wider windows, more successes
+    again = views[0].unit_table([]).filter(lambda t: t.success).count().to_pandas()  # evicted: built again
+    assert int(again) == counts[0]
