@@ -75,6 +75,23 @@ _MISSING = object()
 MAX_RESULTS = 256  # per opened data: a room that runs for hours keeps its latest results, not all of them
 
 
+def _recall(memo: dict[Any, Any], key: Any) -> Any:
+    """The entry under ``key``, now the most recently used (:data:`_MISSING` when none); under :data:`_LOCK`."""
+    found = memo.pop(key, _MISSING)
+    if found is not _MISSING:
+        memo[key] = found  # most recently used last
+    return found
+
+
+def _store(memo: dict[Any, Any], key: Any, value: Any) -> None:
+    """Keep ``value`` under ``key`` as the most recently used, the oldest dropped past :data:`MAX_RESULTS`;
+    under :data:`_LOCK`."""
+    memo.pop(key, None)
+    memo[key] = value
+    while len(memo) > MAX_RESULTS:
+        memo.pop(next(iter(memo)))
+
+
 def per_state(fn: F) -> F:
     """Memoise ``fn(ws, *args, **kwargs)`` on ``ws``'s opened data, keyed on its state and the arguments."""
 
@@ -88,15 +105,11 @@ def per_state(fn: F) -> F:
         except _Unkeyable:
             return fn(ws, *args, **kwargs)
         with _LOCK:  # the room's request threads share one opened workshop
-            found = memo.pop(key, _MISSING)
-            if found is not _MISSING:
-                memo[key] = found  # most recently used last
+            found = _recall(memo, key)
         if found is _MISSING:
             found = fn(ws, *args, **kwargs)
             with _LOCK:
-                memo[key] = found
-                while len(memo) > MAX_RESULTS:
-                    memo.pop(next(iter(memo)))
+                _store(memo, key, found)
         return copy.deepcopy(found)
 
     return memoised  # type: ignore[return-value]
@@ -116,17 +129,12 @@ def kept(ws: Workshop, key: tuple, value: Any = _MISSING, most: int = KEEP_TABLE
         return None if value is _MISSING else value
     with _LOCK:
         if value is _MISSING:
-            found = memo.pop(key, None)
-            if found is not None:
-                memo[key] = found
-            return found
-        memo.pop(key, None)
-        memo[key] = value
+            found = _recall(memo, key)
+            return None if found is _MISSING else found
+        _store(memo, key, value)
         same = [k for k in memo if isinstance(k, tuple) and k[:1] == key[:1]]
         for old in same[: max(0, len(same) - most)]:
             memo.pop(old)  # its table is dropped from the engine once nothing refers to it (ibis's finaliser)
-        while len(memo) > MAX_RESULTS:
-            memo.pop(next(iter(memo)))
         return value
 
 

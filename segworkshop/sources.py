@@ -254,16 +254,17 @@ def _open_files(
     csv_options = dict(csv or {})
     if found.kind == "csv":
         options.update(csv_options)
+    rows = None
     try:
         if found.kind == "parquet":
             table = con.read_parquet(target, **options)
         elif found.kind == "csv":
             table = con.read_csv(target, **options)
-            if con.name == "duckdb":
+            if con.name == "duckdb" and not csv_options.get("ignore_errors"):  # (else the rejects scan reads it)
                 # the reader checks the rows of its sample only: one count parses the whole file (about 0.4 s
                 # for 200 MB), so that a malformed row further down is this error, naming its line and the
                 # fix, and not a traceback out of the first query that reaches it
-                table.count().to_pyarrow()
+                rows = int(table.count().to_pyarrow().as_py())
         else:
             table = con.read_json(target, **options)
     except Exception as exc:  # the engine's own reader error: say which file, what it said and the fix
@@ -271,7 +272,7 @@ def _open_files(
     table = known_times(table)
     if found.kind == "csv":
         _check_csv_layout(table, key, path, csv_options)
-        _check_has_rows(table, key, path)
+        _check_has_rows(table, key, path, rows)
         if csv_options.get("ignore_errors") and con.name == "duckdb":
             _count_skipped_rows(con, files, options, key, path)
     return table
@@ -338,9 +339,9 @@ def _check_csv_layout(table: ir.Table, key: str, path: Path, csv: Mapping[str, A
     )
 
 
-def _check_has_rows(table: ir.Table, key: str, path: Path) -> None:
-    """A CSV with a header and no rows says so (one row fetched at most)."""
-    if int(table.limit(1).count().to_pyarrow().as_py()) == 0:
+def _check_has_rows(table: ir.Table, key: str, path: Path, rows: int | None = None) -> None:
+    """A CSV with a header and no rows says so (``rows``: when counted already; else one row fetched at most)."""
+    if (rows if rows is not None else int(table.limit(1).count().to_pyarrow().as_py())) == 0:
         raise DataError(
             f"{key}: {path} has a header ({listing(table.columns, 8)}) but no rows: there are no events to read. "
             "Export a period with activity, or point it at the right file."
@@ -1007,10 +1008,11 @@ def placeholder_ids(raw: ir.Table, ids: Mapping[str, ir.Value]) -> dict[str, lis
     engines evaluate it once per reference to the id); matching the few placeholder spellings an export has
     by value costs nothing. A column with more than :data:`MAX_PLACEHOLDERS` of them is left out (its rows are
     checked one by one, :func:`_as_id`)."""
-    parts = []
+    parts, found_by = [], {}
     for name, expr in ids.items():
         if not expr.type().is_string():
             continue
+        found_by[name] = []
         values = raw.group_by(v=expr).aggregate(n=raw.count())
         # tested on the distinct values: the condition reads the count, so no engine moves it before the grouping
         found = values.filter(ibis.ifelse(values.n > 0, values.v.notnull() & missing_id(values.v), False))
@@ -1019,7 +1021,6 @@ def placeholder_ids(raw: ir.Table, ids: Mapping[str, ir.Value]) -> dict[str, lis
     if not parts:
         return {}
     df = (ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]).to_pandas()
-    found_by = {name: [] for name, expr in ids.items() if expr.type().is_string()}
     for name, value in zip(df["c"], df["v"], strict=True):
         found_by[name].append(value)
     return {name: sorted(values) for name, values in found_by.items() if len(values) <= MAX_PLACEHOLDERS}

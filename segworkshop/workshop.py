@@ -231,11 +231,13 @@ class Workshop:
         skip = {"user_id", "event", "timestamp", "session_id", "account_id"}
         return [c for c in self.events.columns if c not in skip]
 
+    def table_trait_columns(self) -> list[str]:
+        """The traits of the users (accounts) table: its columns but the key."""
+        return [c for c in self.trait_table.columns if c != self.unit_key] if self.trait_table is not None else []
+
     def trait_columns(self) -> list[str]:
         """Every trait a unit can be segmented on: unit-table traits first, then event columns."""
-        table_traits = (
-            [c for c in self.trait_table.columns if c != self.unit_key] if self.trait_table is not None else []
-        )
+        table_traits = self.table_trait_columns()
         return table_traits + [c for c in self.event_trait_columns() if c not in table_traits]
 
     def plain_segments(self) -> list[str]:
@@ -244,7 +246,7 @@ class Workshop:
 
     def _resolve_traits(self, traits: Sequence[str] | None) -> tuple[list[str], list[str]]:
         """Split requested traits into (from event columns, from the users/accounts table)."""
-        table_traits = set(self.trait_table.columns) - {self.unit_key} if self.trait_table is not None else set()
+        table_traits = set(self.table_trait_columns())
         if traits is None:
             traits = self.plain_segments()
         from_events, from_table = [], []
@@ -308,9 +310,7 @@ class Workshop:
         key = ("unit_table", unit_state_key(self))
         held = kept(self, key)
         if held is None or not set(from_events) <= set(held[0]):
-            table_traits = (
-                [c for c in self.trait_table.columns if c != self.unit_key] if self.trait_table is not None else []
-            )
+            table_traits = self.table_trait_columns()
             # the plain segments' event traits come along (a segment naming no column is the caller's to refuse)
             plain = [t for t in self.plain_segments() if t not in table_traits and self.has_trait(t)]
             wanted = list(dict.fromkeys([*(held[0] if held else ()), *plain, *from_events]))
