@@ -204,15 +204,17 @@ def dashboard(session: Session) -> Comparison:
 
 
 def segment_trends(session: Session) -> dict[str, pd.DataFrame]:
-    """Per chosen segment, its weekly success rate per value (at most 8 lines), each week's groups under the
-    privacy threshold left out by the one rule (page 03's charts)."""
+    """Per chosen segment, its weekly success rate per value (at most 8 lines), the points under the privacy
+    threshold left out, with more where a value's total (the dashboard) or a week's (the overall trend) would
+    give one back (:func:`segworkshop.privacy.linked_trend`; page 03's charts)."""
     from .compare import top_values, trend
 
     ws = session.workshop
     out = {}
     for segment in session.segments():
-        weekly = top_values(trend(ws, segment.name, every="week"))
-        out[segment.name] = visible(weekly, ws.config.privacy_min_units, within="period")
+        fine = trend(ws, segment.name, every="week")
+        drawn = top_values(fine)
+        out[segment.name] = drawn[~privacy.linked_trend(fine, drawn, ws.config.privacy_min_units).to_numpy()]
     return out
 
 
@@ -265,7 +267,8 @@ class Ideas:
 
 def ideas_to_check(session: Session) -> Ideas:
     """discover()'s scan with the session's q: the strongest groups that differ beyond noise, at most
-    :data:`SCOOP_IDEAS`, none that the suppression rule hides (nor a pair of which one part it hides)."""
+    :data:`SCOOP_IDEAS`, none that the suppression rule hides (nor a pair of which one part it hides, nor a pair
+    that, taken from a single group the dashboard shows, would leave a small rest)."""
     from .discover import discover
 
     ws = session.workshop
@@ -274,8 +277,20 @@ def ideas_to_check(session: Session) -> Ideas:
     rows = found.rows
     hidden = hidden_groups(found.counts.singles, min_units)
     shown = pd.Series([not _touches(r, hidden) for r in rows.to_dict("records")], index=rows.index, dtype=bool)
-    ideas = rows[shown & significant(rows) & (rows.units >= min_units)].head(SCOOP_IDEAS)
     singles = found.counts.singles
+    candidates = rows[shown & significant(rows) & (rows.units >= min_units)]
+    picked, pairs = [], []
+    for at, row in zip(candidates.index, candidates.to_dict("records"), strict=True):
+        if len(picked) == SCOOP_IDEAS:
+            break
+        pair = row.get("pair")
+        if isinstance(pair, (list, tuple)):  # a pair whose rest (the single minus its pairs) would be small: left out
+            mine = [*pairs, (*pair, int(row["units"]))]
+            if not privacy.pairs_leave_no_small_rest(mine, singles, min_units):
+                continue
+            pairs = mine
+        picked.append(at)
+    ideas = candidates.loc[picked]
     tipping = []
     for name, point in found.tipping.items():
         part = singles[singles.segment == name].reset_index(drop=True)

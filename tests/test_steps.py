@@ -224,6 +224,15 @@ def test_ideas_to_check_is_discovers_rows_filtered(session):
     assert len(ideas.rows) and (ideas.rows.q_value <= 0.05).all()
     if not hidden & {(str(s), str(v)) for s, v in zip(old.segment, old.value, strict=True)}:
         pd.testing.assert_frame_equal(ideas.rows, old)  # no shown idea touches a hidden group: as before
+    # no shown pair, taken from a single group, leaves a rest of 1..9 units (summed over the shown pairs)
+    size = {(r.segment, r.value): r.units for r in found.counts.singles.itertuples()}
+    rests: dict = {}
+    for r in ideas.rows.to_dict("records"):
+        if isinstance(r.get("pair"), list):
+            sa, va, sb, vb = r["pair"]
+            for key in ((sa, va, sb), (sb, vb, sa)):
+                rests[key] = rests.get(key, size[key[:2]]) - r["units"]
+    assert all(not 0 < n < 10 for n in rests.values()), rests
     assert ideas.summary == f"{found.evaluated} groups scanned. {found.family_note}"
     assert ideas.tipping == [f"{n}: {p.describe(min_units=10)}" for n, p in found.tipping.items()]
 
