@@ -6,6 +6,7 @@ what was found, and the fix. Paths in the file are relative to the file itself.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -119,6 +120,9 @@ class WorkshopConfig:
     engine: Any = None
     participants: tuple[str, ...] = ()
     path: Path | None = None  # the yaml file, when read from one
+    # the mapping as read (``${VAR}`` unexpanded), for a command that writes a copy of the file (upload): the
+    # file is read once, so what is copied is what was validated
+    raw: Any = field(default=None, repr=False, compare=False, hash=False)
 
     @property
     def base_dir(self) -> Path:
@@ -241,6 +245,7 @@ def parse_config(raw: Any, path: Path | None = None) -> WorkshopConfig:
         engine=_check_engine(raw.get("engine"), where),
         participants=tuple(str(p) for p in participants),
         path=path,
+        raw=copy.deepcopy(dict(raw)) if path is not None else None,
     )
 
 

@@ -9,6 +9,7 @@ PostgreSQL is loaded with ``COPY … FROM STDIN`` (Ibis inserts row by row there
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import re
 import shutil
@@ -78,7 +79,7 @@ def upload(workshop: str | Path, engine: Any, schema: str | None, out: str | Pat
         _copy(table, target, mask(_url(engine)), schema, name)
         data[name] = {"table": f"{schema}.{name}"}
 
-    raw = bounded_load(source.read_text(encoding="utf-8"))  # read (and bounded) by load_config already
+    raw = copy.deepcopy(config.raw)  # as load_config read and validated it (the file is not read again)
     given = raw["data"] if isinstance(raw["data"], Mapping) else {"events": raw["data"]}  # `data: events.parquet`
     raw["data"] = {**{k: v for k, v in given.items() if k not in NAMES}, **data}
     raw["engine"] = engine if isinstance(engine, Mapping) else {"url": str(engine)}

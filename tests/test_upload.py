@@ -92,3 +92,23 @@ def test_relative_duckdb_file_and_short_data_form(tmp_path, monkeypatch):
         "events": {"table": "short.events"}
     }
     assert Workshop.load(tmp_path / "copy").baseline() == Workshop.load(folder).baseline()
+
+
+def test_the_copy_is_what_was_validated_even_if_the_file_changes_meanwhile(tmp_path, monkeypatch):
+    from conftest import write_small_workshop
+
+    from segworkshop import upload as module
+    from segworkshop.config import load_config
+
+    yaml_path = write_small_workshop(tmp_path / "ws")
+    source, title = yaml_path.parent, load_config(yaml_path).title
+
+    def load_then_change(path):
+        config = load_config(path)
+        yaml_path.write_bytes(b"\xff\xfe title: [unclosed")  # a sync client writes mid-command
+        return config
+
+    monkeypatch.setattr(module, "load_config", load_then_change)
+    written = upload(source, f"duckdb://{tmp_path / 'w.duckdb'}", "small", tmp_path / "copy")
+    copied = load_config(written)
+    assert copied.title == title and copied.success.events == ("purchase",)
