@@ -50,7 +50,8 @@ def _frozen(value: Any) -> Any:
     if isinstance(value, (set, frozenset)):
         return ("set", tuple(sorted(repr(_frozen(v)) for v in value)))
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = tuple((f.name, _frozen(getattr(value, f.name))) for f in dataclasses.fields(value))
+        # a field left out of comparison (the config's raw mapping, kept for copying) is no part of the state
+        fields = tuple((f.name, _frozen(getattr(value, f.name))) for f in dataclasses.fields(value) if f.compare)
         return (type(value).__qualname__, fields)
     raise _Unkeyable(type(value).__name__)
 

@@ -7,6 +7,7 @@ values and flags the ones that look like ids; checks that the success definition
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -164,7 +165,7 @@ def validate(ws: Workshop) -> ValidationReport:
 
     if mapped.label in SKIPPED_ROWS:
         report.warn(SKIPPED_ROWS[mapped.label])
-    _basic_counts(report, events, mapped.times, mapped)
+    counted = _basic_counts(report, events, mapped.times, mapped, _broken_quote_counts)
     if report.rows == 0:
         report.error(f"{mapped.label} has no rows. Export a period with activity, or check the path / filter.")
         return report
@@ -174,9 +175,7 @@ def validate(ws: Workshop) -> ValidationReport:
         report.identity = summary.sentence(mapped.identity or "")
     elif _vendor_merged(ws):
         report.identity = f"identity: {_vendor_merged(ws)} (the id read as the user id: {mapped.sources['user_id']!r})"
-    report.duplicate_rows = int(events.count().to_pyarrow().as_py()) - int(
-        events.distinct().count().to_pyarrow().as_py()
-    )
+    report.duplicate_rows = report.rows - int(events.distinct().count().to_pyarrow().as_py())
     if report.bad_timestamps:
         share = report.bad_timestamps / report.rows
         message = (
@@ -217,7 +216,7 @@ def validate(ws: Workshop) -> ValidationReport:
             f"`data.identity: {{known: {mapped.sources['user_id']}, anonymous: {unstitched}}}` "
             "(or `data.identity: false` to keep the ids apart on purpose)."
         )
-    _check_broken_quotes(ws, report, events)
+    _check_broken_quotes(ws, report, counted)
     if report.duplicate_rows:
         report.warn(
             f"{report.duplicate_rows:,} rows are exact duplicates of another row (double-sent events?). "
@@ -251,17 +250,25 @@ def _odd_quotes(value: ir.StringValue) -> ir.BooleanValue:
     return value.notnull() & (count % 2 == 1)
 
 
-def _check_broken_quotes(ws: Workshop, report: ValidationReport, events: ir.Table) -> None:
-    """A warning when event names or user ids hold an unbalanced quote (``"visit``): the file has a broken quote
-    and its rows were read with the quote inside a value, so that row's event (or user) is a different one."""
-    fields = {"event": "an event name", "user_id": "a user id"}
+QUOTED_FIELDS = {"event": "an event name", "user_id": "a user id"}
+
+
+def _broken_quote_counts(events: ir.Table) -> dict[str, ir.Value]:
+    """Per field of :data:`QUOTED_FIELDS`, the rows holding an unbalanced quote and the first such value, as
+    aggregates for the basic counts' one pass over the events."""
     aggs: dict[str, ir.Value] = {}
-    for name in fields:  # one pass over the events for both columns
+    for name in QUOTED_FIELDS:
         value = events[name].cast("string")
         odd = _odd_quotes(value)
         aggs[f"n_{name}"], aggs[f"e_{name}"] = odd.ifelse(1, 0).sum(), value.min(where=odd)
-    row = events.aggregate(**aggs).to_pandas().iloc[0]
-    for name, what in fields.items():
+    return aggs
+
+
+def _check_broken_quotes(ws: Workshop, report: ValidationReport, row: Any) -> None:
+    """A warning when event names or user ids hold an unbalanced quote (``"visit``): the file has a broken quote
+    and its rows were read with the quote inside a value, so that row's event (or user) is a different one.
+    ``row``: the basic counts, with :func:`_broken_quote_counts`' aggregates."""
+    for name, what in QUOTED_FIELDS.items():
         n = int(row[f"n_{name}"] or 0)
         if not n:
             continue
@@ -320,7 +327,15 @@ def _unstitched_anonymous_column(ws: Workshop) -> str | None:
     return None
 
 
-def _basic_counts(report: ValidationReport, events: ir.Table, times: ir.Table | None, mapped: Any = None) -> None:
+def _basic_counts(
+    report: ValidationReport,
+    events: ir.Table,
+    times: ir.Table | None,
+    mapped: Any = None,
+    extra: Callable[[ir.Table], dict[str, ir.Value]] | None = None,
+) -> Any:
+    """Rows, users, time span and missing ids (and the aggregates ``extra`` builds on the table read) in one
+    pass over the events; the report is filled in, and the row of every aggregate returned."""
     exported = None
     if mapped is not None and mapped.exported_id is not None:
         # the id as exported rides along, so that a missing id is told apart: null, or text that says "no id"
@@ -341,6 +356,8 @@ def _basic_counts(report: ValidationReport, events: ir.Table, times: ir.Table | 
     }
     if "account_id" in events.columns:
         aggs["accounts"] = events.account_id.nunique()
+    if extra is not None:
+        aggs.update(extra(events))
     row = events.aggregate(**aggs).to_pandas().iloc[0]
     report.rows = int(row["rows"])
     report.users = int(row["users"])
@@ -351,18 +368,19 @@ def _basic_counts(report: ValidationReport, events: ir.Table, times: ir.Table | 
     report.blank_user_ids = int(row["blank_ids"] or 0)
     report.null_events = int(row["null_events"] or 0)
     if times is None:
-        return
+        return row
     unparsed = times.raw.notnull() & times.parsed.isnull()
-    row = (
+    timed = (
         times.aggregate(missing=times.raw.isnull().ifelse(1, 0).sum(), bad=unparsed.ifelse(1, 0).sum())
         .to_pandas()
         .iloc[0]
     )
-    report.missing_timestamps = int(row["missing"] or 0)
-    report.bad_timestamps = int(row["bad"] or 0)
+    report.missing_timestamps = int(timed["missing"] or 0)
+    report.bad_timestamps = int(timed["bad"] or 0)
     if report.bad_timestamps:
         bad = times.filter(unparsed).select(raw=times.raw.cast("string")).distinct().order_by("raw").limit(5)
         report.bad_timestamp_examples = [str(x) for x in bad.to_pandas()["raw"]]
+    return row
 
 
 def _check_success(ws: Workshop, report: ValidationReport) -> None:
