@@ -871,8 +871,12 @@ def map_keyed(
     config_key: str,
     own_columns: Mapping[str, Any] | None = None,
     source: Any = None,
+    placeholders: Mapping[str, Sequence[str]] | None = None,
 ) -> ir.Table:
     """A users or accounts table keyed by ``key`` (user_id / account_id).
+
+    ``placeholders``: per id column, its values that say "no id", when known (:func:`keyed_key_check` finds
+    the key's): matched by value instead of checking each row (:func:`_as_id`).
 
     The key is found by the table's own mapping (``data.users: {path: users.csv, columns: {user_id: id}}``),
     else a column named like the key, else ``data.columns`` / the preset (for tables that share the events'
@@ -898,10 +902,11 @@ def map_keyed(
             break
     if expr is None:
         raise DataError(_missing_keyed_message(key, None, raw.columns, label, config_key, source))
-    selected: dict[str, ir.Value] = {key: _as_id(expr)}
+    known = placeholders or {}
+    selected: dict[str, ir.Value] = {key: _as_id(expr, known.get(key))}
     for field_name, value in renamed.items():
         if field_name != key:
-            selected[field_name] = _as_id(value)
+            selected[field_name] = _as_id(value, known.get(field_name))
     for column in raw.columns:
         if column not in used_columns and column not in selected and is_scalar(raw[column]):
             selected[column] = raw[column]
@@ -951,6 +956,30 @@ def _yaml_text(value: Any) -> str:
     return text if re.fullmatch(r"[A-Za-z0-9_./*-]+", text) and text[0] not in "*-" else json.dumps(text)
 
 
+def keyed_key_check(table: ir.Table, key: str, label: str, config_key: str) -> list[str] | None:
+    """One pass over a users or accounts table read with its key as exported (``map_keyed`` with no
+    placeholders for it): the key's "no id" spellings (returned, to be matched by value; None past
+    :data:`MAX_PLACEHOLDERS`) and, among the other keys, any on more than one row (a DataError, as
+    :func:`check_one_row_per_key` words it). The per-row "no id" test and a second grouping are avoided."""
+    if not table[key].type().is_string():
+        check_one_row_per_key(table, key, label, config_key)
+        return []
+    grouped = table.group_by(_k=table[key]).aggregate(_rows=table.count())
+    # tested on the distinct keys: the condition reads the count, so no engine moves it before the grouping
+    blank = ibis.ifelse(grouped._rows > 0, missing_id(grouped._k), False)
+    repeated = ~blank & (grouped._rows > 1)
+    row = grouped.aggregate(
+        keys=repeated.ifelse(1, 0).sum(),
+        blanks=blank.ifelse(1, 0).sum(),
+        found=grouped._k.collect(where=blank & grouped._k.notnull()),
+    ).to_pandas()
+    if int(row["keys"].iloc[0] or 0):
+        check_one_row_per_key(table.mutate(**{key: _as_id(table[key])}), key, label, config_key)
+    found = row["found"].iloc[0]
+    found = [] if found is None else [str(v) for v in found]
+    return sorted(found) if len(found) <= MAX_PLACEHOLDERS else None
+
+
 def check_one_row_per_key(table: ir.Table, key: str, label: str, config_key: str, examples: int = 3) -> None:
     """A users or accounts table must have one row per key: a duplicated key multiplies every unit it joins
     (a sessions table passed as users turns 240 people into 595 "users"). One aggregate query."""
@@ -994,7 +1023,8 @@ def missing_id(expr: ir.StringValue) -> ir.BooleanValue:
     the events, and almost no id has one); the engines evaluate ``|`` lazily row by row."""
     words = list(NO_ID)
     blank_end = expr.left(1).isin(BLANKS) | expr.right(1).isin(BLANKS)
-    return expr.isnull() | expr.lower().isin(words) | (blank_end & id_text(expr).lower().isin(words))
+    short = expr.length() <= max(map(len, words))  # lowering every id costs more than measuring it
+    return expr.isnull() | (short & expr.lower().isin(words)) | (blank_end & id_text(expr).lower().isin(words))
 
 
 MAX_PLACEHOLDERS = 1000  # distinct "no id" spellings looked up by value; beyond, each row is checked

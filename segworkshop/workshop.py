@@ -27,11 +27,11 @@ from .identity import IdentityRule
 from .presets import PRESETS
 from .sources import (
     MappedEvents,
-    check_one_row_per_key,
     describe_source,
     extra_links,
     identity_rule,
     is_scalar,
+    keyed_key_check,
     map_events,
     map_keyed,
     open_table,
@@ -184,9 +184,15 @@ class Workshop:
         raw = open_table(self.con, spec, self.config.base_dir, f"data.{name}")
         label = describe_source(spec, self.config.base_dir)
         own = spec.get("columns") if isinstance(spec, Mapping) else None
-        table = map_keyed(raw, key, self.config.data, label, f"data.{name}", own, source=spec)
-        check_one_row_per_key(table, key, label, f"data.{name}")
-        return table
+        exported = map_keyed(
+            raw, key, self.config.data, label, f"data.{name}", own, source=spec, placeholders={key: []}
+        )
+        placeholders = keyed_key_check(exported, key, label, f"data.{name}")  # and no key on two rows
+        if placeholders is None:  # too many spellings of "no id": each row is checked
+            return map_keyed(raw, key, self.config.data, label, f"data.{name}", own, source=spec)
+        return map_keyed(
+            raw, key, self.config.data, label, f"data.{name}", own, source=spec, placeholders={key: placeholders}
+        )
 
     @cached_property
     def data_end(self) -> datetime | None:
