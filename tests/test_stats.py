@@ -572,3 +572,26 @@ def test_no_runtime_warnings_and_no_nan_in_text_on_edge_tables():
             for text in (tp.describe(), tp.describe(min_units=6)):
                 assert "nan" not in text and "inf" not in text
         stats.adjust([0.0, 1.0, float("nan")])
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_the_union_bound_is_above_the_exact_tail_and_equal_with_one_cut(seed):
+    rng = np.random.default_rng(seed)
+    n = rng.integers(3, 80, size=int(rng.integers(2, 7)))
+    x = np.array([rng.integers(0, v + 1) for v in n])
+    best = max(
+        stats.g_squared(int(x[:c].sum()), int(n[:c].sum()), int(x[c:].sum()), int(n[c:].sum()))
+        for c in range(1, len(n))
+    )
+    crossed, lost = stats.max_g2_tail(x, n, best)
+    bound = stats.max_g2_union_bound(x, n, best)
+    assert bound >= crossed - 1e-12
+    if len(n) == 2:  # one cut: the bound is that cut's exact two-tailed hypergeometric p
+        assert bound == pytest.approx(crossed + lost, rel=1e-9, abs=1e-15)
+
+
+def test_a_tipping_point_far_beyond_the_floor_skips_the_chain_and_says_so():
+    n = np.array([300_000, 250_000, 200_000, 150_000, 100_000])
+    x = (n * np.array([0.05, 0.07, 0.1, 0.12, 0.15])).astype(int)
+    point = stats.tipping_point_in_counts(list("abcde"), x, n)
+    assert point.p_value <= stats.P_FLOOR and point.p_is_bound and point.p_text() == "p < 1e-15"
