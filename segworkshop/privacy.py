@@ -337,8 +337,9 @@ def hide_until_safe(
         the smaller the link, the more hiding that group widens this one's range."""
         cells = {int(c) for c in group}
         out = {g: 0 for c in cells for g in group_of.get(c, [])}
-        for f in sorted({f for c in cells for f in fixed_of.get(c, [])}, key=lambda f: -len(fixed[f])):
-            out.update({g: len(fixed[f]) for c in fixed[f] for g in group_of.get(int(c), [])})
+        for f in {f for c in cells for f in fixed_of.get(c, [])}:
+            for g in {g for c in fixed[f] for g in group_of.get(int(c), [])}:
+                out[g] = min(out.get(g, len(fixed[f])), len(fixed[f]))
         return out
 
     unique: list[list[int]] = []
@@ -374,9 +375,8 @@ def linked_trend(fine: pd.DataFrame, drawn: pd.DataFrame, min_units: int) -> pd.
     trend, the whole on page 02, each as the one partition rule leaves them. :func:`hide_until_safe` hides
     points until no small cell, value, week or point can be pinned from all of them together.
     """
-    hidden = pd.Series(False, index=drawn.index, dtype=bool)
     if not len(drawn):
-        return hidden
+        return pd.Series(False, index=drawn.index, dtype=bool)
     fine = fine.reset_index(drop=True)
     units = fine["units"].astype("int64").tolist()
     successes = fine["successes"].astype("int64").tolist()
@@ -404,9 +404,7 @@ def linked_trend(fine: pd.DataFrame, drawn: pd.DataFrame, min_units: int) -> pd.
         protected += [cells[k] for k, n in zip(names, part["units"], strict=True) if n < min_units]
     protected += [[i] for i, n in enumerate(units) if n < min_units]
     protected += [g for g in groups if 0 < sum(units[i] for i in g) < min_units]
-    flags = hide_until_safe(units, successes, groups, fixed, protected, min_units, labels)
-    hidden[:] = flags
-    return hidden
+    return pd.Series(hide_until_safe(units, successes, groups, fixed, protected, min_units, labels), index=drawn.index)
 
 
 def pairs_leave_no_small_rest(

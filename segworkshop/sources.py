@@ -960,18 +960,14 @@ def keyed_key_check(table: ir.Table, key: str, label: str, config_key: str) -> l
     """One pass over a users or accounts table read with its key as exported (``map_keyed`` with no
     placeholders for it): the key's "no id" spellings (returned, to be matched by value; None past
     :data:`MAX_PLACEHOLDERS`) and, among the other keys, any on more than one row (a DataError, as
-    :func:`check_one_row_per_key` words it). The per-row "no id" test and a second grouping are avoided."""
-    if not table[key].type().is_string():
-        check_one_row_per_key(table, key, label, config_key)
-        return []
+    :func:`check_one_row_per_key` words it). The per-row "no id" test and a second grouping are avoided.
+    The key is text here (``map_keyed`` reads every id as text)."""
     grouped = table.group_by(_k=table[key]).aggregate(_rows=table.count())
     # tested on the distinct keys: the condition reads the count, so no engine moves it before the grouping
     blank = ibis.ifelse(grouped._rows > 0, missing_id(grouped._k), False)
     repeated = ~blank & (grouped._rows > 1)
     row = grouped.aggregate(
-        keys=repeated.ifelse(1, 0).sum(),
-        blanks=blank.ifelse(1, 0).sum(),
-        found=grouped._k.collect(where=blank & grouped._k.notnull()),
+        keys=repeated.ifelse(1, 0).sum(), found=grouped._k.collect(where=blank & grouped._k.notnull())
     ).to_pandas()
     if int(row["keys"].iloc[0] or 0):
         check_one_row_per_key(table.mutate(**{key: _as_id(table[key])}), key, label, config_key)

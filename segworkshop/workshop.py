@@ -184,15 +184,12 @@ class Workshop:
         raw = open_table(self.con, spec, self.config.base_dir, f"data.{name}")
         label = describe_source(spec, self.config.base_dir)
         own = spec.get("columns") if isinstance(spec, Mapping) else None
-        exported = map_keyed(
-            raw, key, self.config.data, label, f"data.{name}", own, source=spec, placeholders={key: []}
-        )
-        placeholders = keyed_key_check(exported, key, label, f"data.{name}")  # and no key on two rows
-        if placeholders is None:  # too many spellings of "no id": each row is checked
-            return map_keyed(raw, key, self.config.data, label, f"data.{name}", own, source=spec)
-        return map_keyed(
-            raw, key, self.config.data, label, f"data.{name}", own, source=spec, placeholders={key: placeholders}
-        )
+
+        def keyed(placeholders: dict[str, list[str]] | None) -> ir.Table:
+            return map_keyed(raw, key, self.config.data, label, f"data.{name}", own, spec, placeholders)
+
+        found = keyed_key_check(keyed({key: []}), key, label, f"data.{name}")  # and no key on two rows
+        return keyed(None if found is None else {key: found})  # None: too many spellings, each row is checked
 
     @cached_property
     def data_end(self) -> datetime | None:
