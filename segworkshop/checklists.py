@@ -133,7 +133,7 @@ def suggest(ws: Workshop, checklists: Iterable[str] | None = None) -> pd.DataFra
     profile = trait_profile(ws)  # the shared rule: ids, times stored as numbers and duplicates are not offered
     unfit = set(profile[profile.verdict.map(excluded)].column)
     columns = [c for c in ws.trait_columns() if c not in unfit]
-    events = list(ws.events.select("event").distinct().to_pandas()["event"].dropna())
+    events = list(ws.events_with_placeholder_ids.select("event").distinct().to_pandas()["event"].dropna())
     success_events = set(ws.config.success.events)
     rows = []
     for checklist in checklists or CHECKLISTS:

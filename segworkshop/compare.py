@@ -186,8 +186,8 @@ def compare(
 ) -> Comparison:
     """Compare success across segments (see the module docstring). ``by``: names, columns or segment specs."""
     require_window(ws, "compare")
-    stats.warm_up()
     segments = resolve_segments(ws, by)
+    stats.warm_up()  # overlaps the unit table's query (the Python work before it would only share the GIL)
     refuse_id_like(ws, segments)
     require_success_events(ws, "compare")
     pop = population(ws)
@@ -236,7 +236,7 @@ def require_success_events(ws: Workshop, what: str) -> None:
     definition = ws.config.success
     steps = [*definition.steps, *([definition.start] if definition.start else [])]
     wanted = list(dict.fromkeys(s.event for s in steps))
-    events = ws.mapped.table
+    events = ws.events_with_placeholder_ids  # event names only: no id is read
     found = set(events.filter(events.event.isin(wanted)).select("event").distinct().to_pandas()["event"])
     missing = [name for name in wanted if name not in found]
     if not missing:

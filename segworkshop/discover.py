@@ -164,7 +164,7 @@ def scan_candidates(
     from .profile import event_counts, trait_profile
 
     window = behaviour_window(ws, behaviour_days)
-    counts = event_counts(ws.events, users=False)
+    counts = event_counts(ws.events_with_placeholder_ids, users=False)  # event names only: no id is read
     traits = trait_profile(ws, pop.mature)  # the units as the baseline counts them: started, window closed
     success_events = set(ws.config.success.events)
     if ws.config.success.start is not None:
@@ -229,7 +229,7 @@ def _unit_pass(
         return base.select(*keep)
     firsts = {f"_tf{k}": base[f"_tf{event_traits.index(c)}"] for k, c in enumerate(picks)}
     anchor = base.select(_u=base.unit_id, _start=base.start_at, _won=base.success_at, **firsts)
-    e = ws.unit_events
+    e = ws.unit_events_with_placeholder_ids  # joined to the units: a "NULL" id matches none
     rows = e.join(anchor, e[ws.unit_key] == anchor._u)
     ts = rows.timestamp
     daily = behaviour_daily(rows, behaviours)
@@ -265,7 +265,7 @@ def _recorded_on(ws: Workshop, columns: list[str], events: set[str], share: floa
     a unit has succeeded (an order value on the purchase) says nothing about who will succeed."""
     if not columns or not events:
         return []
-    e = ws.events
+    e = ws.events_with_placeholder_ids  # no id is read
     on_success = e.event.isin(list(events))
     aggs = {}
     for i, c in enumerate(columns):

@@ -354,7 +354,7 @@ def _check_columns(ws: Workshop, segments: Sequence[Segment], trait_columns: lis
                 f"{did_you_mean(s.column, available)} Columns you can segment on: {listing(available)}."
             )
     if any(s.behavioural for s in segments):
-        known = set(ws.events.select("event").distinct().to_pandas()["event"].dropna())
+        known = set(ws.events_with_placeholder_ids.select("event").distinct().to_pandas()["event"].dropna())
         for s in segments:
             if s.behavioural and s.step.event not in known:
                 raise DataError(
@@ -411,7 +411,7 @@ def _label(s: Segment, units: ir.Table) -> ir.StringValue:
 def _with_behaviour(ws: Workshop, units: ir.Table, segments: Sequence[Segment]) -> ir.Table:
     """Add ``_b_<name>`` per behavioural segment: one join of the named events, in the longest window, to the
     units' starts; each segment then counts the events in its own window ``[start, start + N days)``."""
-    events = ws.unit_events
+    events = ws.unit_events_with_placeholder_ids  # joined to the units: a "NULL" id matches none
     key = ws.unit_key
     names = list(dict.fromkeys(s.step.event for s in segments))
     relevant = events.filter(events.event.isin(names))

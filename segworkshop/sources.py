@@ -39,14 +39,19 @@ class MappedEvents:
     The events are built from ``raw`` by one select (``columns``), the call filter (``calls``: Segment's
     track calls) and, with an identity rule, the join to the id ``links``; :meth:`with_columns` rebuilds them
     with extra columns read from nested properties (``user_properties.plan``), named by their path.
+
+    Text ids that say "no id" (``NULL``, ``nan``, blanks: :func:`missing_id`) are null in :attr:`table`. Their
+    spellings are looked up once among the ids' distinct values (:func:`placeholder_ids`, a grouping of every
+    event), and only when a query reads ids from :attr:`table`: a query that reads no id, or that matches ids
+    to units and drops missing ones after its own grouping (the unit table), reads
+    :attr:`table_with_placeholder_ids` and never pays for the lookup.
     """
 
-    table: ir.Table  # user_id, event, timestamp, [session_id], [account_id], other scalar columns
     raw: ir.Table  # the table as read
     label: str  # the file or table it came from, for messages
     sources: dict[str, str] = field(default_factory=dict)  # canonical field -> the source column(s) used
     times: ir.Table | None = None  # raw: the time as exported, parsed: as read; to count what did not parse
-    columns: dict[str, ir.Value] = field(default_factory=dict)  # name -> expression over raw
+    columns: dict[str, ir.Value] = field(default_factory=dict)  # name -> expression over raw (ids as exported)
     hidden: dict[str, ir.Value] = field(default_factory=dict)  # the identity's known/anonymous ids over raw
     calls: ir.BooleanValue | None = None  # which raw rows are events (None: all)
     call_type: ir.Value | None = None  # the call-type column over raw (Segment's `type`), when calls is set
@@ -55,28 +60,55 @@ class MappedEvents:
     identity: str | None = None  # the identity rule in words, for messages
     json_columns: list[str] = field(default_factory=list)  # text columns holding JSON objects (nested.py)
     exported_id: ir.Value | None = None  # the user id as exported (over raw), before NO_ID and stitching
+    id_fields: tuple[str, ...] = ()  # text id columns whose "no id" spellings are made null on reading
+    placeholders: dict[str, list[str]] | None = None  # per id field, those spellings (None: not looked up yet)
+    _table: ir.Table | None = field(default=None, repr=False)
 
-    def with_columns(self, extra: Mapping[str, ir.Value] | None = None) -> ir.Table:
-        """The canonical events with ``extra`` columns (expressions over ``raw``) added."""
+    @property
+    def table(self) -> ir.Table:
+        """The canonical events: user_id, event, timestamp, [session_id], [account_id], other scalar columns."""
+        if self._table is None:
+            self._table = self.with_columns()
+        return self._table
+
+    @property
+    def table_with_placeholder_ids(self) -> ir.Table:
+        """The events with text ids as exported: an id that says "no id" may still be text such as ``NULL``."""
+        return self.with_columns(keep_placeholders=True)
+
+    @property
+    def ids_checked(self) -> bool:
+        """Whether every id of :attr:`table_with_placeholder_ids` is already null where it says "no id"."""
+        return self.placeholders is not None or not self.id_fields
+
+    def _columns(self, keep_placeholders: bool) -> dict[str, ir.Value]:
+        if keep_placeholders or not self.id_fields:
+            return self.columns
+        if self.placeholders is None:
+            self.placeholders = placeholder_ids(self.raw, {f: self.columns[f] for f in self.id_fields})
+        known = self.placeholders
+        return {k: _as_id(v, known.get(k)) if k in self.id_fields else v for k, v in self.columns.items()}
+
+    def with_columns(self, extra: Mapping[str, ir.Value] | None = None, *, keep_placeholders: bool = False) -> ir.Table:
+        """The canonical events with ``extra`` columns (expressions over ``raw``) added; ``keep_placeholders``:
+        text ids as exported (see :attr:`table_with_placeholder_ids`)."""
         rows = self.raw if self.calls is None else self.raw.filter(self.calls)
-        events = rows.select(**self.columns, **dict(extra or {}), **self.hidden)
+        events = rows.select(**self._columns(keep_placeholders), **dict(extra or {}), **self.hidden)
         return events if self.links is None else stitch(events, self.links)
 
     def all_rows(self, extra: Mapping[str, ir.Value] | None = None) -> ir.Table:
         """Every raw row (every call type) mapped, ids stitched: where identify calls' traits are read."""
-        rows = self.raw.select(**self.columns, **dict(extra or {}), **self.hidden)
+        rows = self.raw.select(**self._columns(False), **dict(extra or {}), **self.hidden)
         return rows if self.links is None else stitch(rows, self.links)
 
     def unstitched(self) -> ir.Table:
         """The events with the user id as exported (before identity stitching)."""
         rows = self.raw if self.calls is None else self.raw.filter(self.calls)
-        return rows.select(**self.columns)
+        return rows.select(**self._columns(False))
 
     def with_links(self, links: ir.Table) -> MappedEvents:
         """The same mapping joined to another links table (e.g. the cached one)."""
-        new = replace(self, links=links)
-        new.table = new.with_columns()
-        return new
+        return replace(self, links=links, _table=None)
 
 
 def describe_source(spec: Any, base_dir: Path) -> str:
@@ -629,15 +661,24 @@ def map_events(raw: ir.Table, data: DataConfig, label: str) -> MappedEvents:
     rule = identity_rule(data)
     pair = (resolve(raw, rule.known), resolve(raw, rule.anonymous)) if rule is not None else (None, None)
     ids = {"user_id": exprs["user_id"], "account_id": exprs.get("account_id"), KNOWN: pair[0], ANONYMOUS: pair[1]}
-    placeholders = placeholder_ids(raw, {k: v for k, v in ids.items() if v is not None})
+    text_ids = {k: v for k, v in ids.items() if v is not None and v.type().is_string()}
+    # with an identity rule the ids are coalesced (a "NULL" known id would win): their placeholders are looked
+    # up now; else on the first query that reads ids from the events (MappedEvents.table)
+    placeholders = placeholder_ids(raw, text_ids) if rule is not None else None
+    lazy = tuple(k for k in ("user_id", "account_id") if k in text_ids) if placeholders is None else ()
+    found = placeholders or {}
+
+    def as_id(name: str, expr: ir.Value) -> ir.Value:
+        return expr if name in lazy else _as_id(expr, found.get(name))
+
     selected: dict[str, ir.Value] = {
-        "user_id": _as_id(exprs["user_id"], placeholders.get("user_id")),
+        "user_id": as_id("user_id", exprs["user_id"]),
         "event": exprs["event"].cast("string"),
         "timestamp": timestamp,
     }
     for name in OPTIONAL:
         if name in exprs:
-            selected[name] = _as_id(exprs[name], placeholders.get(name))
+            selected[name] = as_id(name, exprs[name])
     used = {c for spec in (columns[n] for n in exprs) for c in _spec_columns(spec, raw)}
     preset = PRESETS[data.preset] if data.preset else None
     hidden: dict[str, ir.Value] = {}
@@ -676,7 +717,6 @@ def map_events(raw: ir.Table, data: DataConfig, label: str) -> MappedEvents:
             call = None
             sources["calls"] = f"{_spec_text(call_column, raw)} in ({', '.join(kinds)})"
     mapped = MappedEvents(
-        table=raw.select(**selected),
         raw=raw,
         label=label,
         sources=sources,
@@ -687,12 +727,13 @@ def map_events(raw: ir.Table, data: DataConfig, label: str) -> MappedEvents:
         call_type=call if calls is not None else None,
         json_columns=json_columns,
         exported_id=exprs["user_id"],
+        id_fields=lazy,
+        placeholders=placeholders,
     )
     if hidden:
         mapped.pairs = raw.select(**hidden, timestamp=timestamp)
         mapped.links = id_links(mapped.pairs)
         mapped.identity = sources["identity"]
-    mapped.table = mapped.with_columns()
     return mapped
 
 
@@ -1014,13 +1055,18 @@ BLANKS = sorted({c for c in SPACES if c != "-"} | {chr(i) for i in range(0x2000,
 def missing_id(expr: ir.StringValue) -> ir.BooleanValue:
     """Whether a text id is missing: null, blank, or a placeholder such as NULL / None / NaN (see ``NO_ID``).
 
-    The same as ``id_text(expr).lower().isin(NO_ID)``, cheaper: an id with no blank at either end is its own
-    stripped text, so only ids with one are stripped (a regular expression per row costs most of a scan of
-    the events, and almost no id has one); the engines evaluate ``|`` lazily row by row."""
+    The same as ``id_text(expr).lower().isin(NO_ID)``, cheaper: an id longer than every word is no word, and an
+    id with no blank at either end is its own stripped text. Every blank is a control character, a space or
+    not ASCII, so the code points of the first and last characters pick the few ids that need the exact test
+    (a regular expression per id costs most of a scan of the events); each test is a CASE, so that the engine
+    runs it only on the ids that reach it."""
     words = list(NO_ID)
+    short = ibis.ifelse(expr.length() <= max(map(len, words)), expr.lower().isin(words), False)
+    first, last = expr.ascii_str(), expr.right(1).ascii_str()
+    unusual = (first <= 32) | (first >= 127) | (last <= 32) | (last >= 127)
     blank_end = expr.left(1).isin(BLANKS) | expr.right(1).isin(BLANKS)
-    short = expr.length() <= max(map(len, words))  # lowering every id costs more than measuring it
-    return expr.isnull() | (short & expr.lower().isin(words)) | (blank_end & id_text(expr).lower().isin(words))
+    blank = ibis.ifelse(unusual, blank_end & id_text(expr).lower().isin(words), False)
+    return expr.isnull() | short | blank
 
 
 MAX_PLACEHOLDERS = 1000  # distinct "no id" spellings looked up by value; beyond, each row is checked

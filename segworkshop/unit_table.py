@@ -31,6 +31,7 @@ import ibis.expr.types as ir
 from .config import Condition, Step, SuccessDefinition
 from .engine import backend_name
 from .errors import DataError, did_you_mean
+from .sources import missing_id
 
 if TYPE_CHECKING:
     from .sources import MappedEvents
@@ -106,6 +107,7 @@ def build_unit_table(
     unit_traits: ir.Table | None = None,
     include_unstarted: bool = False,
     first_values: bool = True,
+    drop_missing_ids: bool = False,
 ) -> ir.Table:
     """The unit table expression (see the module docstring for the exact semantics).
 
@@ -115,6 +117,9 @@ def build_unit_table(
     start are kept (with a null ``start_at``), for counting. Without ``first_values`` each event trait comes
     as ``_tf<i>``, the instant of its first value, for a caller that picks the values in its own pass over the
     events (:func:`first_value_picks`): then this is one aggregate over the events, with no join back to them.
+    ``drop_missing_ids``: the events' ids are text as exported, and units whose id says "no id" (``NULL``,
+    blanks: sources.missing_id) are dropped after the grouping: one test per unit instead of per event, and
+    every later join to the units leaves those events out.
     """
     events = events.filter(events[unit_key].notnull())
     ts = events.timestamp
@@ -147,6 +152,9 @@ def build_unit_table(
         else:
             aggs[f"_tf{i}"] = ts.min(where=present(value))  # when the unit first carried a value
     base = events.group_by(events[unit_key].name("unit_id")).aggregate(**aggs)
+    if drop_missing_ids:
+        # the test reads the count, so that no engine moves it before the grouping (onto every event)
+        base = base.filter(ibis.ifelse(base.events > 0, ~missing_id(base.unit_id), False))
     if ordered and event_traits:
         base = base.rename({column: f"_fv{i}" for i, column in enumerate(event_traits)})
     elif event_traits and first_values:

@@ -48,7 +48,8 @@ class Workshop:
         self.config = config
         self.con = con if con is not None else connect(config.engine)
         self._paths: dict[str, ir.Value] = {}  # nested properties read as columns, by path (has_trait)
-        self._events: tuple[tuple[str, ...], ir.Table] | None = None
+        self._events: dict[tuple[bool, tuple[str, ...]], ir.Table] = {}  # (keep_placeholders, paths) -> events
+        self._filters_read = False  # whether the `where:` filters' nested properties were added to _paths
         self.memo: dict[Any, Any] = {}  # results per state of this opened data, shared by its views (memo.py)
 
     @classmethod
@@ -113,17 +114,30 @@ class Workshop:
     @property
     def events(self) -> ir.Table:
         """Canonical events: user_id, event, timestamp (UTC), [session_id], [account_id], properties, and the
-        nested properties asked for by path (:meth:`has_trait`)."""
-        if self._events is None:
-            self._events = ((), self.mapped.table)
+        nested properties asked for by path (:meth:`has_trait`). Text ids that say "no id" (``NULL``, blanks)
+        are null: their spellings are looked up among the distinct ids on first use (sources.MappedEvents)."""
+        return self._events_table(keep_placeholders=False)
+
+    @property
+    def events_with_placeholder_ids(self) -> ir.Table:
+        """:attr:`events` with text ids as exported (a ``NULL`` id is still text): for a query that reads no id,
+        or matches ids to units and drops missing ones itself (the unit table), so that the lookup of the ids'
+        "no id" spellings (a grouping of every event) is not paid for it."""
+        return self._events_table(keep_placeholders=True)
+
+    def _events_table(self, keep_placeholders: bool) -> ir.Table:
+        if not self._filters_read:
+            self._filters_read = True
             for name in self._filter_columns():  # `where:` filters may name nested properties too
                 self._add_path(name)
-        key = tuple(self._paths)
-        if not key:
-            return self.mapped.table
-        if self._events is None or self._events[0] != key:
-            self._events = (key, self.mapped.with_columns(self._paths))
-        return self._events[1]
+        key = (keep_placeholders, tuple(self._paths))
+        if key not in self._events:
+            if not self._paths:
+                mapped = self.mapped
+                self._events[key] = mapped.table_with_placeholder_ids if keep_placeholders else mapped.table
+            else:
+                self._events[key] = self.mapped.with_columns(self._paths, keep_placeholders=keep_placeholders)
+        return self._events[key]
 
     def has_trait(self, name: str) -> bool:
         """Whether units can be segmented on ``name``: a trait column, or a nested property path the vendor's
@@ -200,7 +214,7 @@ class Workshop:
         configured = self.config.data.observed_until
         if configured is not None:
             return configured
-        value = self.events.timestamp.max().to_pyarrow().as_py()
+        value = self.events_with_placeholder_ids.timestamp.max().to_pyarrow().as_py()
         if value is None:
             return None
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
@@ -208,7 +222,14 @@ class Workshop:
     @property
     def unit_events(self) -> ir.Table:
         """Events carrying the unit key: for accounts, ``account_id`` from the events or else the users table."""
-        events = self.events
+        return self._unit_events(self.events)
+
+    @property
+    def unit_events_with_placeholder_ids(self) -> ir.Table:
+        """:attr:`unit_events` with text ids as exported (see :attr:`events_with_placeholder_ids`)."""
+        return self._unit_events(self.events_with_placeholder_ids)
+
+    def _unit_events(self, events: ir.Table) -> ir.Table:
         if self.unit == "user" or "account_id" in events.columns:
             return events
         users = self.users
@@ -232,7 +253,7 @@ class Workshop:
     def event_trait_columns(self) -> list[str]:
         """Event columns that can carry traits (not the canonical fields)."""
         skip = {"user_id", "event", "timestamp", "session_id", "account_id"}
-        return [c for c in self.events.columns if c not in skip]
+        return [c for c in self.events_with_placeholder_ids.columns if c not in skip]
 
     def table_trait_columns(self) -> list[str]:
         """The traits of the users (accounts) table: its columns but the key."""
@@ -292,9 +313,13 @@ class Workshop:
         if from_table:
             t = self.trait_table
             unit_traits = t.select(self.unit_key, *from_table)
+        # grouped by the ids as exported, units whose id says "no id" dropped after (build_unit_table): the
+        # events' placeholder ids are never looked up for it
+        checked = self.mapped.ids_checked
         return build_unit_table(
-            self.unit_events,
+            self.unit_events if checked else self.unit_events_with_placeholder_ids,
             self.config.success,
+            drop_missing_ids=not checked,
             unit_key=self.unit_key,
             event_traits=from_events,
             unit_traits=unit_traits,

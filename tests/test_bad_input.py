@@ -447,3 +447,45 @@ def test_a_malformed_row_past_the_readers_sample_is_a_clear_error(tmp_path: Path
     )
     result = CliRunner().invoke(main, ["validate", str(tmp_path / "workshop.yaml")])
     assert "Traceback" not in result.output and "1 row(s)" in result.output and "line 25001" in result.output
+
+
+def test_missing_id_is_its_definition_on_awkward_ids() -> None:
+    """sources.missing_id (cheap tests first, the exact one only on ids with an unusual first or last character)
+    calls missing exactly the ids its definition does: stripped of blanks, a placeholder word in any case."""
+    import ibis
+
+    from segworkshop import sources
+
+    awkward = [
+        *NO_IDS, "", "Undefined", "N/A", "(NULL)", "<Null>", "nil", "NIL", "\tnone\n", "\u3000nan\u3000",
+        "\ufeffnull", "null\u2060", "\u202fNone", "nullx", "xnull", "nul", "u000123", "123", "é", "élan",
+        "null\u00e9", "\u00a0u1\u00a0", "none of these", "n/a ok", " (null) ", "undefined\u200d", "日本",
+        "a" * 40, " " * 12, "\u00a0" * 3, "\x7fnull", None,
+    ]  # fmt: skip
+    table = ibis.memtable(pd.DataFrame({"v": pd.Series(awkward, dtype="object")}))
+    by_definition = table.v.isnull() | sources.id_text(table.v).lower().isin(list(sources.NO_ID))
+    got = table.select(v=table.v, fast=sources.missing_id(table.v), exact=by_definition).to_pandas()
+    wrong = got[got.fast.astype(bool) != got.exact.astype(bool)]
+    assert wrong.empty, wrong
+    assert got.exact.astype(bool).sum() >= 20  # the list does hold placeholders to find
+
+
+def test_unit_table_drops_placeholder_ids_without_looking_them_up(tmp_path: Path) -> None:
+    """The unit table groups the events by their ids as exported and drops the units whose id says "no id"
+    after the grouping: the same units as from the events with those ids made null, and the lookup of the
+    ids' placeholder spellings (a grouping of every event) is never run for it, nor for compare."""
+    from segworkshop import Workshop
+    from segworkshop.compare import compare
+    from segworkshop.unit_table import build_unit_table
+
+    placeholder_ids_parquet(tmp_path)
+    ws = Workshop.load(tmp_path)
+    units = ws.unit_table(traits=["plan"]).to_pandas().sort_values("unit_id", ignore_index=True)
+    result = compare(ws, ["plan"], strata=False)
+    assert ws.mapped.placeholders is None  # never looked up
+    checked = build_unit_table(ws.unit_events, ws.config.success, event_traits=["plan"]).to_pandas()
+    assert ws.mapped.placeholders is not None  # reading the ids from ws.events looks them up, once
+    checked = checked.sort_values("unit_id", ignore_index=True)
+    assert len(units) == 40 and not set(units.unit_id) & {*NO_IDS, ""}
+    pd.testing.assert_frame_equal(units[checked.columns], checked)
+    assert int(result.rows.units.sum()) == result.baseline["units"] <= 40
