@@ -37,6 +37,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import ibis
 import pandas as pd
 
 from . import stats, traitrules
@@ -47,14 +48,11 @@ from .population import DEFAULT_BEHAVIOUR_DAYS, LEFT_OUT, Population, population
 from .segments import (
     MISSING,
     Segment,
-    behaviour_columns,
-    behaviour_daily,
-    behaviour_day,
     finish_behaviour,
     parse_segment,
     segment_table,
 )
-from .unit_table import UNIT_COLUMNS, first_value_picks
+from .unit_table import UNIT_COLUMNS, days_interval, present
 from .worksheet import RELIABLE_UNITS
 
 if TYPE_CHECKING:
@@ -63,6 +61,7 @@ if TYPE_CHECKING:
     from .workshop import Workshop
 
 MIN_UNITS = RELIABLE_UNITS
+RECORDED_ON_SUCCESS = 0.95  # the share of an event column's values on the success events that makes it a leak
 ROW_KEYS = ("kind", "segment", "value", "units", "successes", "rate", "lift", "p_value", "q_value")
 
 
@@ -165,11 +164,13 @@ def scan_candidates(
 
     window = behaviour_window(ws, behaviour_days)
     counts = event_counts(ws.events_with_placeholder_ids, users=False)  # event names only: no id is read
-    traits = trait_profile(ws, pop.mature)  # the units as the baseline counts them: started, window closed
     success_events = set(ws.config.success.events)
     if ws.config.success.start is not None:
         success_events.add(ws.config.success.start.event)
-    leaks = _recorded_on(ws, list(traits[traits.source == "events"].column), success_events)
+    # the units as the baseline counts them (started, window closed); an event column whose values (>= 95%) are
+    # recorded on the success events only exists once a unit has succeeded: it says nothing about who will
+    traits = trait_profile(ws, pop.mature, on_events=sorted(success_events))
+    leaks = list(traits[(traits.source == "events") & (traits.on_events >= RECORDED_ON_SUCCESS)].column)
     excluded_traits = {c: "recorded on the success event" for c in leaks}
     traits = traits[~traits.column.isin(leaks)]
     segments: list[Segment] = []
@@ -212,6 +213,28 @@ def scan_candidates(
     return Candidates(segments, excluded, path, units)
 
 
+@ibis.udf.agg.builtin
+def bit_or(value: int) -> int:
+    """The bitwise OR of the values (DuckDB, PostgreSQL and Spark SQL all have ``bit_or``)."""
+
+
+WORD_BITS = 31  # bits per word of a bit set: 1 << 30 still fits the 32-bit integer every engine shifts
+
+
+def _bit_set(name: str, size: int, position: ir.IntegerValue, where: ir.BooleanValue) -> dict[str, ir.Value]:
+    """Aggregates holding, per group, the set of ``position`` values (0 .. size − 1) of the rows ``where`` holds,
+    as the bits of words ``<name>0``, ``<name>1``… (:func:`_bit` reads them): one aggregate per 31 positions
+    instead of one count per position."""
+    word = position // WORD_BITS
+    bit = ibis.literal(1, "int32") << (position % WORD_BITS).cast("int32")  # PostgreSQL shifts by an integer
+    return {f"{name}{w}": bit_or(bit, where=where & (word == w)) for w in range(math.ceil(size / WORD_BITS))}
+
+
+def _bit(table: ir.Table, name: str, position: int) -> ir.IntegerValue:
+    """1 when ``position`` is in the bit set ``name`` of :func:`_bit_set`, else 0."""
+    return (table[f"{name}{position // WORD_BITS}"].fill_null(0) // 2 ** (position % WORD_BITS)) % 2
+
+
 def _unit_pass(
     ws: Workshop,
     base: ir.Table,
@@ -220,32 +243,63 @@ def _unit_pass(
     behaviours: list[Segment],
     events: list[str],
 ) -> ir.Table:
-    """One pass over the events, joined to their unit's start and success: every behaviour's count in its
-    window (segments.behaviour_daily, in two levels: per unit and day, then per unit), per event the units'
-    events before success (``_bf<j>``) and at or after it (``_af<j>``), since the start, and the first value of
-    each event trait in ``picks``. Adds these columns to ``base`` (whose ``_tf<i>`` instants it consumes)."""
+    """One pass over the events, joined to their unit's start and success: for every behaviour ``_b_<name>``, the
+    days with the event in its window (> 0: did it; the days a week: how often), per event whether the unit
+    had one before success (``_bf<j>``, 1 or 0) and at or after it (``_af<j>``), since the start, and the first
+    value of each event trait in ``picks``. Adds these columns to ``base`` (whose ``_tf<i>`` instants it
+    consumes).
+
+    The behaviours are discover's: "did X" and "days doing X" for events X of ``events``, over one window. One
+    aggregate per unit, of a few bit sets (:func:`_bit_set`): which (event, day since the start's calendar day)
+    pairs occur in the window, and which (event, before or after success) pairs occur; so neither a grouping per
+    unit and day nor a count per event and day is needed. Rows that count for nothing (outside the window, of
+    an event not scanned, of a unit without success, not at a trait's first instant) are dropped before it."""
     keep = [c for c in base.columns if not c.startswith("_tf")]
     if not behaviours and not picks:
         return base.select(*keep)
+    windows = {s.window for s in behaviours}
+    if len(windows) > 1 or any(s.step.where or s.step.event not in events for s in behaviours):
+        raise ValueError("discover's behaviours are plain events of the scan over one window")
+    window = windows.pop() if behaviours else 0.0
+    days = math.floor(window) + 2  # calendar days a window of `window` days can touch, with room to spare
     firsts = {f"_tf{k}": base[f"_tf{event_traits.index(c)}"] for k, c in enumerate(picks)}
     anchor = base.select(_u=base.unit_id, _start=base.start_at, _won=base.success_at, **firsts)
     e = ws.unit_events_with_placeholder_ids  # joined to the units: a "NULL" id matches none
-    rows = e.join(anchor, e[ws.unit_key] == anchor._u)
-    ts = rows.timestamp
-    daily = behaviour_daily(rows, behaviours)
-    for j, name in enumerate(events):
-        is_event = rows.event == name
-        daily[f"_bf{j}"] = rows.count(where=is_event & (ts >= rows._start) & (ts < rows._won))
-        daily[f"_af{j}"] = rows.count(where=is_event & (ts >= rows._won))
-    daily.update(first_value_picks(rows, picks))
-    keys = [rows._u, behaviour_day(rows, behaviours).name("_day")] if behaviours else [rows._u]
-    level = rows.group_by(keys).aggregate(**daily)
-    aggs = behaviour_columns(level, behaviours)
+    joined = e.join(anchor, e[ws.unit_key] == anchor._u)
+    ts = joined.timestamp
+    # each row's event as its index in `events` (null: not scanned), so that the tests below compare integers
+    index = ibis.cases(*((joined.event == name, j) for j, name in enumerate(events)), else_=ibis.null("int64"))
+    since = ts >= joined._start
+    inside = (since & (ts < joined._start + days_interval(window))).fill_null(False)
+    flags = {
+        "_in": inside,
+        "_before": (since & (ts < joined._won)).fill_null(False),  # a unit without success has neither
+        "_after": (ts >= joined._won).fill_null(False),
+    }
+    at_first = {
+        f"_at{k}": ((ts == joined[f"_tf{k}"]) & present(joined[c])).fill_null(False) for k, c in enumerate(picks)
+    }
+    day = ibis.ifelse(inside, ts.date().delta(joined._start.date(), unit="day"), 0)
+    rows = joined.mutate(_j=index, **flags, **at_first, _day=day)
+    scanned = rows._j.notnull() & ibis.or_(*(rows[f] for f in flags))
+    rows = rows.filter(ibis.or_(scanned, *(rows[f] for f in at_first)) if at_first else scanned)
+    aggs = {
+        **_bit_set("_d", len(events) * days, rows._j * days + rows._day, rows._in),
+        **_bit_set("_t", 2 * len(events), 2 * rows._j + rows._after.ifelse(1, 0), rows._before | rows._after),
+        **{c: rows[c].min(where=rows[f"_at{k}"]) for k, c in enumerate(picks)},
+    }
+    per_unit = rows.group_by(rows._u).aggregate(**aggs)
+    position = {name: j for j, name in enumerate(events)}
+    columns: dict[str, ir.Value] = {}
+    for s in behaviours:
+        j = position[s.step.event]
+        columns[f"_b_{s.name}"] = sum(_bit(per_unit, "_d", j * days + d) for d in range(days)).cast("int64")
+    for j in range(len(events)):
+        columns[f"_bf{j}"], columns[f"_af{j}"] = _bit(per_unit, "_t", 2 * j), _bit(per_unit, "_t", 2 * j + 1)
+    columns.update({c: per_unit[c] for c in picks})
+    per_unit = per_unit.select(_u=per_unit._u, **columns)
+    out = base.left_join(per_unit, base.unit_id == per_unit._u).select(*keep, *columns)
     timing = [f"_{k}{j}" for j in range(len(events)) for k in ("bf", "af")]
-    aggs.update({c: level[c].sum() for c in timing})
-    aggs.update({c: level[c].min() for c in picks})
-    per_unit = level.group_by(level._u).aggregate(**aggs)
-    out = base.left_join(per_unit, base.unit_id == per_unit._u).select(*keep, *aggs)
     return finish_behaviour(out.fill_null(dict.fromkeys(timing, 0)), behaviours)
 
 
@@ -258,21 +312,6 @@ def _with_table_traits(ws: Workshop, units: ir.Table, columns: list[str]) -> ir.
     table = ws.trait_table.select(ws.unit_key, *columns)
     joined = units.left_join(table, units.unit_id == table[ws.unit_key])
     return joined.select(*units.columns, *columns)
-
-
-def _recorded_on(ws: Workshop, columns: list[str], events: set[str], share: float = 0.95) -> list[str]:
-    """Event columns whose values (≥ 95%) are recorded on the success events: a trait that only exists once
-    a unit has succeeded (an order value on the purchase) says nothing about who will succeed."""
-    if not columns or not events:
-        return []
-    e = ws.events_with_placeholder_ids  # no id is read
-    on_success = e.event.isin(list(events))
-    aggs = {}
-    for i, c in enumerate(columns):
-        aggs[f"a{i}"] = e[c].notnull().ifelse(1, 0).sum()
-        aggs[f"s{i}"] = (e[c].notnull() & on_success).ifelse(1, 0).sum()
-    row = e.aggregate(**aggs).to_pandas().iloc[0]
-    return [c for i, c in enumerate(columns) if row[f"a{i}"] and row[f"s{i}"] / row[f"a{i}"] >= share]
 
 
 def _quartile_bins(units: ir.Table, columns: list[str]) -> list[Segment]:

@@ -6,6 +6,7 @@ validate shows these; discover, the ledger and the segment picker choose their c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import ibis.expr.types as ir
@@ -28,12 +29,14 @@ def event_counts(events: ir.Table, *, users: bool = True) -> pd.DataFrame:
     return df.sort_values(["rows", "event"], ascending=[False, True], ignore_index=True)
 
 
-def trait_profile(ws: Workshop, units: int | None = None) -> pd.DataFrame:
+def trait_profile(ws: Workshop, units: int | None = None, on_events: Sequence[str] = ()) -> pd.DataFrame:
     """Every trait column with its number of values, share missing, and whether it can be a segment.
 
     ``units`` (the number of users or accounts; counted when not given) tells an id-like column from a trait.
     The verdicts are the shared rule of :mod:`segworkshop.traitrules`: ids, times stored as numbers and
-    duplicates of a preset's trait are never a segment.
+    duplicates of a preset's trait are never a segment. With ``on_events``, an ``on_events`` column says, for
+    an event column, the share of its values recorded on those events (discover leaves out a trait that only
+    exists once a unit has succeeded), counted in the same aggregate.
     """
     if units is None:
         units = int(ws.unit_events[ws.unit_key].nunique().to_pyarrow().as_py() or 0)
@@ -45,14 +48,17 @@ def trait_profile(ws: Workshop, units: int | None = None) -> pd.DataFrame:
         sources.append((ws.unit + "s", table, table_cols))
     event_cols = [c for c in ws.event_trait_columns() if c not in table_cols]
     if event_cols:
-        sources.append(("events", ws.events, event_cols))
+        sources.append(("events", ws.events_with_placeholder_ids, event_cols))  # trait columns: no id is read
     for source, t, cols in sources:
         if not cols:
             continue
         aggs = {"_n": t.count()}
+        on = t.event.isin(list(on_events)) if on_events and source == "events" else None
         for i, c in enumerate(cols):
             there = present(t[c])  # NaN in a numeric column is missing, not a value
             aggs.update(traitrules.aggregates(t[c], f"c{i}_", there))
+            if on is not None:
+                aggs[f"c{i}_on"] = (there & on).ifelse(1, 0).sum()
         row = t.aggregate(**aggs).to_pandas().iloc[0]
         n = int(row["_n"]) or 1
         found = []
@@ -67,11 +73,13 @@ def trait_profile(ws: Workshop, units: int | None = None) -> pd.DataFrame:
                     "values": facts.values,
                     "missing": (n - facts.present) / n,
                     "verdict": traitrules.verdict(facts, units),
+                    **({"on_events": int(row[f"c{i}_on"] or 0) / (facts.present or 1)} if on is not None else {}),
                 }
             )
         _mark_duplicates(ws, t, found)
         rows += found
-    return pd.DataFrame(rows, columns=["column", "source", "type", "values", "missing", "verdict"])
+    columns = ["column", "source", "type", "values", "missing", "verdict", *(["on_events"] if on_events else [])]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _mark_duplicates(ws: Workshop, table: ir.Table, found: list[dict[str, Any]]) -> None:

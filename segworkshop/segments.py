@@ -364,7 +364,11 @@ def _check_columns(ws: Workshop, segments: Sequence[Segment], trait_columns: lis
     for s in segments:
         if s.kind == "bins":
             t = ws.trait_table
-            dtype = t[s.column].type() if t is not None and s.column in t.columns else ws.events[s.column].type()
+            dtype = (
+                t[s.column].type()
+                if t is not None and s.column in t.columns
+                else ws.events_with_placeholder_ids[s.column].type()
+            )
             if not dtype.is_numeric():
                 raise DataError(
                     f"segment {s.name!r}: bins need a numeric column, but {s.column!r} is {dtype}. "

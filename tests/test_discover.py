@@ -190,3 +190,53 @@ def test_one_pass_numbers_match_pandas(busy):
     for days, part in compared.groupby("visit_days"):
         r = rows.loc[("days_visit", str(days))]
         assert (r.units, r.successes) == (len(part), part.won.sum())
+
+
+@pytest.mark.parametrize("behaviour_days", [3, 40])
+def test_unit_pass_bit_sets_match_pandas(behaviour_days):
+    """The one pass keeps, per unit, bit sets of (event, day since the start's calendar day) in the window and of
+    (event, before or after success): days doing X, did X and the timing around success, read back from them,
+    match plain pandas, over a short window and over one whose 40 days span several 31-bit words."""
+    from segworkshop.discover import _event_trait_columns, scan_candidates, unit_anchors
+    from segworkshop.population import population
+
+    rng = np.random.default_rng(behaviour_days)
+    n = 400
+    ids = np.array([f"w{i:04d}" for i in range(n)])
+    first = pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 30 * 86400, n), unit="s")
+    rows = [pd.DataFrame({"user_id": ids, "event": "visit", "timestamp": first})]
+    for event, per_unit, days in (("visit", 30, 60), ("search", 8, 50), ("share", 2, 90)):
+        who = np.repeat(ids, per_unit)
+        at = np.repeat(first, per_unit) + pd.to_timedelta(rng.integers(0, days * 86400, n * per_unit), unit="s")
+        rows.append(pd.DataFrame({"user_id": who, "event": event, "timestamp": at}))
+    buyers = rng.random(n) < 0.5
+    bought = first[buyers] + pd.to_timedelta(rng.integers(3600, 80 * 86400, buyers.sum()), unit="s")
+    rows.append(pd.DataFrame({"user_id": ids[buyers], "event": "purchase", "timestamp": bought}))
+    events = pd.concat(rows, ignore_index=True)
+    ws = Workshop.from_dict({"data": {"events": events}, "success": {"event": "purchase", "within_days": 90}})
+    base = unit_anchors(ws).cache()
+    found = scan_candidates(ws, base, population(ws, base), behaviour_days=behaviour_days)
+    got = found.units.to_pandas().set_index("unit_id").sort_index()
+    assert _event_trait_columns(ws) == []
+
+    start = events.groupby("user_id").timestamp.min()
+    hit = events[events.event == "purchase"].groupby("user_id").timestamp.min().reindex(start.index)
+    won = hit.where(hit <= start + pd.Timedelta(days=90))
+    e = events.join(start.rename("start"), on="user_id").join(won.rename("won"), on="user_id")
+    inside = e[(e.timestamp >= e.start) & (e.timestamp < e.start + pd.Timedelta(days=behaviour_days))]
+    weeks = behaviour_days / 7
+    for event in ("visit", "search", "share"):
+        mine = inside[inside.event == event]
+        days = mine.groupby("user_id").timestamp.apply(lambda t: t.dt.date.nunique()).reindex(start.index).fillna(0)
+        assert (got[f"_b_did_{event}"] > 0).tolist() == (days > 0).tolist()
+        if behaviour_days >= 7:
+            expected = np.minimum(np.floor(days / weeks), 7).astype(int)
+            assert got[f"_b_days_{event}"].tolist() == expected.tolist()
+    scanned = [s.step.event for s in found.segments if s.name.startswith("did_")]
+    assert scanned == ["visit", "search", "share"]  # the candidates, most frequent first: _bf<j> / _af<j>
+    for j, event in enumerate(scanned):
+        mine = e[(e.event == event) & e.won.notna()]
+        before = mine[(mine.timestamp >= mine.start) & (mine.timestamp < mine.won)].user_id.unique()
+        after = mine[mine.timestamp >= mine.won].user_id.unique()
+        assert got[f"_bf{j}"].tolist() == got.index.isin(before).astype(int).tolist()
+        assert got[f"_af{j}"].tolist() == got.index.isin(after).astype(int).tolist()
