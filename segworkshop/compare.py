@@ -288,12 +288,63 @@ class SegmentCounts:
         return int(part.units.sum()), int(part.successes.sum())
 
 
+JOINT_CELLS = 20_000  # the most cells of the table crossing every segment that is fetched to sum singles and pairs
+
+
 def count_segments(table: ir.Table, names: list[str], with_pairs: bool) -> SegmentCounts:
     """One round trip: units and successes per (segment, value) and, optionally, per pair of segments.
 
-    Values marked :data:`LEFT_OUT` (a behaviour's landmark) are counted in ``left_out`` and dropped from the
-    comparisons, pairs included: a unit not compared on a behaviour is in no table that stratifies by it.
+    With pairs, the counts are first asked per cell of all the segments crossed (:func:`_crossed_counts`), and
+    every single and pair is summed from those cells; past :data:`JOINT_CELLS` cells, one ``group_by`` per
+    segment and per pair is fetched instead. Either way the rows fetched are bounded by the segments' values,
+    never by the units. Values marked :data:`LEFT_OUT` (a behaviour's landmark) are counted in ``left_out`` and
+    dropped from the comparisons, pairs included: a unit not compared on a behaviour is in no table that
+    stratifies by it.
     """
+    df = _crossed_counts(table, names) if with_pairs else None
+    if df is None:
+        df = _grouped_counts(table, names, with_pairs)
+    df["units"] = df["units"].astype("int64")
+    df["successes"] = df["successes"].fillna(0).astype("int64")
+    single = df[df["other"].isna()][["segment", "value", "units", "successes"]].reset_index(drop=True)
+    out = single[single.value == LEFT_OUT]
+    left_out = {r.segment: {"units": int(r.units), "successes": int(r.successes)} for r in out.itertuples(index=False)}
+    single = single[single.value != LEFT_OUT].reset_index(drop=True)
+    pairs = None
+    if with_pairs:
+        pairs = df[df["other"].notna()]
+        pairs = pairs[(pairs.value != LEFT_OUT) & (pairs.other_value != LEFT_OUT)]
+        # in one order whatever the engine's: the strata are summed in it, to the last digit
+        pairs = pairs.sort_values(["segment", "other", "value", "other_value"], ignore_index=True)
+    return SegmentCounts(single, pairs, left_out)
+
+
+COUNT_COLUMNS = ["segment", "value", "other", "other_value", "units", "successes"]
+
+
+def _crossed_counts(table: ir.Table, names: list[str]) -> pd.DataFrame | None:
+    """Units and successes per segment value and per pair of segments, summed from one ``group_by`` of every
+    segment at once: a single grouping of the units instead of one per segment and per pair (15 pairs of six
+    traits: 0.6 s at 1M units, against 0.15 s). None when that table has more than :data:`JOINT_CELLS` cells."""
+    if {"units", "successes"} & set(names):
+        return None
+    crossed = table.group_by(names).aggregate(units=table.count(), successes=table.success.ifelse(1, 0).sum())
+    cells = crossed.limit(JOINT_CELLS + 1).to_pandas()
+    if len(cells) > JOINT_CELLS:
+        return None
+    cells["successes"] = cells["successes"].fillna(0)
+    parts = []
+    for i, a in enumerate(names):
+        for b in [None, *names[i + 1 :]]:
+            keys = [a] if b is None else [a, b]
+            part = cells.groupby(keys, dropna=False, sort=False)[["units", "successes"]].sum().reset_index()
+            part = part.rename(columns={a: "value", **({b: "other_value"} if b else {})})
+            parts.append(part.assign(segment=a, other=b, **({} if b else {"other_value": None})))
+    return pd.concat(parts, ignore_index=True)[COUNT_COLUMNS]
+
+
+def _grouped_counts(table: ir.Table, names: list[str], with_pairs: bool) -> pd.DataFrame:
+    """Units and successes per segment value (and per pair of segments): one ``group_by`` each, in one union."""
     parts = []
     null = ibis.null("string")
     hits = table.success.ifelse(1, 0).sum()
@@ -310,24 +361,13 @@ def count_segments(table: ir.Table, names: list[str], with_pairs: bool) -> Segme
                     .aggregate(units=table.count(), successes=hits)
                     .mutate(segment=ibis.literal(a), other=ibis.literal(b))
                 )
-    columns = ["segment", "value", "other", "other_value", "units", "successes"]
+    columns = COUNT_COLUMNS
     query = (
         ibis.union(*[p.select(*columns) for p in parts], distinct=False)
         if len(parts) > 1
         else parts[0].select(*columns)
     )
-    df = query.to_pandas()
-    df["units"] = df["units"].astype("int64")
-    df["successes"] = df["successes"].fillna(0).astype("int64")
-    single = df[df["other"].isna()][["segment", "value", "units", "successes"]].reset_index(drop=True)
-    out = single[single.value == LEFT_OUT]
-    left_out = {r.segment: {"units": int(r.units), "successes": int(r.successes)} for r in out.itertuples(index=False)}
-    single = single[single.value != LEFT_OUT].reset_index(drop=True)
-    pairs = None
-    if with_pairs:
-        pairs = df[df["other"].notna()]
-        pairs = pairs[(pairs.value != LEFT_OUT) & (pairs.other_value != LEFT_OUT)].reset_index(drop=True)
-    return SegmentCounts(single, pairs, left_out)
+    return query.to_pandas()
 
 
 def success_table(ws: Workshop, by: Sequence[Any] | None = None) -> pd.DataFrame:

@@ -237,3 +237,45 @@ def test_success_table_counts_like_a_comparison_against_pandas(tmp_path):
     for row in got.itertuples():
         assert (row.units, row.successes) == (expected.loc[row.value, "size"], expected.loc[row.value, "sum"])
         assert row.rate == row.successes / row.units
+
+
+def test_singles_and_pairs_summed_from_the_crossed_cells_match_pandas(monkeypatch):
+    """With pairs, count_segments sums every single and pair from one grouping by all the segments at once; past
+    JOINT_CELLS cells it asks one grouping per segment and pair. Both give plain pandas' counts, with missing
+    values and a behaviour's landmark (LEFT_OUT: counted apart, in no pair)."""
+    import ibis
+
+    from segworkshop import compare as compare_module
+    from segworkshop.population import LEFT_OUT
+
+    rng = np.random.default_rng(5)
+    n = 5000
+    df = pd.DataFrame(
+        {
+            "plan": rng.choice(["free", "pro", "team", "(missing)"], n),
+            "region": rng.choice(["eu", "us", "apac"], n),
+            "did_x": rng.choice(["yes", "no", LEFT_OUT], n, p=[0.4, 0.4, 0.2]),
+            "success": rng.random(n) < 0.3,
+        }
+    )
+    names = ["plan", "region", "did_x"]
+    table = ibis.memtable(df)
+    crossed = compare_module.count_segments(table, names, with_pairs=True)
+    monkeypatch.setattr(compare_module, "JOINT_CELLS", 1)  # too many cells: one grouping per segment and pair
+    grouped = compare_module.count_segments(table, names, with_pairs=True)
+    for counts in (crossed, grouped):
+        for a in names:
+            kept = df[df[a] != LEFT_OUT]
+            expected = kept.groupby(a).success.agg(["size", "sum"])
+            got = counts.singles[counts.singles.segment == a].set_index("value").sort_index()
+            assert (
+                got.units.tolist() == expected["size"].tolist() and got.successes.tolist() == expected["sum"].tolist()
+            )
+        assert counts.left_out == {"did_x": {"units": int((df.did_x == LEFT_OUT).sum()),
+                                             "successes": int(df.success[df.did_x == LEFT_OUT].sum())}}  # fmt: skip
+        for a, b in [("plan", "region"), ("plan", "did_x"), ("region", "did_x")]:
+            kept = df[(df[a] != LEFT_OUT) & (df[b] != LEFT_OUT)]
+            expected = kept.groupby([a, b]).success.agg(["size", "sum"]).reset_index()
+            got = counts.pairs[(counts.pairs.segment == a) & (counts.pairs.other == b)]
+            assert got[["value", "other_value", "units", "successes"]].values.tolist() == expected.values.tolist()
+    pd.testing.assert_frame_equal(crossed.pairs, grouped.pairs, check_dtype=False)
