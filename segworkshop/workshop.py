@@ -209,15 +209,23 @@ class Workshop:
     def data_end(self) -> datetime | None:
         """The end of the observation (UTC): ``data.observed_until`` when set, else the last event's time.
 
-        One query, once per opened data: every censoring decision (population.py) reads it.
+        One query, once per opened data: every censoring decision (population.py) reads it, and every view of
+        the data (:meth:`with_config`, e.g. a room's question under the session's decisions) shares it through
+        the data's memo (memo.py).
         """
+        from .memo import kept
+
         configured = self.config.data.observed_until
         if configured is not None:
             return configured
+        held = kept(self, ("data_end",))
+        if held is not None:
+            return held
         value = self.events_with_placeholder_ids.timestamp.max().to_pyarrow().as_py()
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        end = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return kept(self, ("data_end",), end)
 
     @property
     def unit_events(self) -> ir.Table:

@@ -95,6 +95,25 @@ def test_headless_sessions_share_the_opened_data_until_a_file_changes(small_work
     assert len(calls) == 2
 
 
+def test_every_view_of_the_opened_data_shares_its_end(small_workshop, monkeypatch):
+    """The data end (one query over every event) is asked once per opened data, not once per view: a room's
+    question reads the workshop under the session's decisions, a new view each time (0.25 s each at 1M users)."""
+    from segworkshop.workshop import Workshop as WorkshopClass
+
+    session = Session(small_workshop)
+    first, second = session.workshop, session.workshop
+    assert first is not second and first.memo is second.memo
+    end = first.data_end
+    last = first.events_with_placeholder_ids.timestamp.max().to_pyarrow().as_py()
+    assert end is not None and end.replace(tzinfo=None) == last.replace(tzinfo=None)
+
+    def no_second_query(self, keep_placeholders):
+        raise AssertionError("the data end was asked again")
+
+    monkeypatch.setattr(WorkshopClass, "_events_table", no_second_query)
+    assert second.data_end == end and Session(small_workshop).workshop.data_end == end
+
+
 def test_a_journal_decision_is_a_new_state(small_workshop):
     s = Session(small_workshop)
     before = compare(s.workshop)
