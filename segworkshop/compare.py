@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from . import privacy, stats
+from .engine import keeps_tables
 from .errors import DataError, did_you_mean, listing
 from .memo import per_state
 from .population import LEFT_OUT, Population, data_end, landmark_sentence, period_judged, population, require_window
@@ -196,7 +197,9 @@ def compare(
     require_outcomes(ws, pop, "compare")
     table = segment_table(ws, segments)
     names = [s.name for s in segments]
-    counts = count_segments(table, names, strata and len(names) > 1)
+    # the crossed cells first only when a second read of the table is cheap (the kept unit table, no behaviour)
+    cheap = ws.keep_unit_tables and keeps_tables(ws.con) and not any(s.behavioural for s in segments)
+    counts = count_segments(table, names, strata and len(names) > 1, crossed=cheap)
     singles, pairs = counts.singles, counts.pairs
     baseline = {"units": pop.mature, "successes": pop.successes, "rate": pop.rate}
     order = {s.name: s for s in segments}
@@ -291,17 +294,19 @@ class SegmentCounts:
 JOINT_CELLS = 20_000  # the most cells of the table crossing every segment that is fetched to sum singles and pairs
 
 
-def count_segments(table: ir.Table, names: list[str], with_pairs: bool) -> SegmentCounts:
-    """One round trip: units and successes per (segment, value) and, optionally, per pair of segments.
+def count_segments(table: ir.Table, names: list[str], with_pairs: bool, crossed: bool = True) -> SegmentCounts:
+    """Units and successes per (segment, value) and, optionally, per pair of segments: one round trip (two when
+    the crossed cells below are too many).
 
-    With pairs, the counts are first asked per cell of all the segments crossed (:func:`_crossed_counts`), and
-    every single and pair is summed from those cells; past :data:`JOINT_CELLS` cells, one ``group_by`` per
-    segment and per pair is fetched instead. Either way the rows fetched are bounded by the segments' values,
-    never by the units. Values marked :data:`LEFT_OUT` (a behaviour's landmark) are counted in ``left_out`` and
+    With pairs (and ``crossed``), the counts are first asked per cell of all the segments crossed
+    (:func:`_crossed_counts`), and every single and pair is summed from those cells; past :data:`JOINT_CELLS`
+    cells, a second round trip asks one ``group_by`` per segment and per pair, so a caller whose ``table`` is
+    costly to read twice (not kept in the engine, or joined to the events) passes ``crossed=False``. Either
+    way the rows fetched are bounded by the segments' values, never by the units. Values marked :data:`LEFT_OUT` (a behaviour's landmark) are counted in ``left_out`` and
     dropped from the comparisons, pairs included: a unit not compared on a behaviour is in no table that
     stratifies by it.
     """
-    df = _crossed_counts(table, names) if with_pairs else None
+    df = _crossed_counts(table, names) if with_pairs and crossed else None
     if df is None:
         df = _grouped_counts(table, names, with_pairs)
     df["units"] = df["units"].astype("int64")

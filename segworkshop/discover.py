@@ -169,7 +169,7 @@ def scan_candidates(
         success_events.add(ws.config.success.start.event)
     # the units as the baseline counts them (started, window closed); an event column whose values (>= 95%) are
     # recorded on the success events only exists once a unit has succeeded: it says nothing about who will
-    traits = trait_profile(ws, pop.mature, on_events=sorted(success_events))
+    traits = trait_profile(ws, pop.mature, on_events=sorted(ws.config.success.events))  # not the start: known then
     leaks = list(traits[(traits.source == "events") & (traits.on_events >= RECORDED_ON_SUCCESS)].column)
     excluded_traits = {c: "recorded on the success event" for c in leaks}
     traits = traits[~traits.column.isin(leaks)]
@@ -235,6 +235,16 @@ def _bit(table: ir.Table, name: str, position: int) -> ir.IntegerValue:
     return (table[f"{name}{position // WORD_BITS}"].fill_null(0) // 2 ** (position % WORD_BITS)) % 2
 
 
+def _any_bit(table: ir.Table, name: str, low: int, high: int) -> ir.IntegerValue:
+    """1 when any position in ``[low, high)`` is in the bit set ``name``, else 0: one test per word."""
+    tests = []
+    for word in range(low // WORD_BITS, (high - 1) // WORD_BITS + 1):
+        first, last = max(low, word * WORD_BITS) % WORD_BITS, (min(high, (word + 1) * WORD_BITS) - 1) % WORD_BITS
+        mask = (1 << (last + 1)) - (1 << first)
+        tests.append((table[f"{name}{word}"].fill_null(0) & mask) != 0)
+    return ibis.or_(*tests).ifelse(1, 0)
+
+
 def _unit_pass(
     ws: Workshop,
     base: ir.Table,
@@ -243,17 +253,18 @@ def _unit_pass(
     behaviours: list[Segment],
     events: list[str],
 ) -> ir.Table:
-    """One pass over the events, joined to their unit's start and success: for every behaviour ``_b_<name>``, the
-    days with the event in its window (> 0: did it; the days a week: how often), per event whether the unit
-    had one before success (``_bf<j>``, 1 or 0) and at or after it (``_af<j>``), since the start, and the first
-    value of each event trait in ``picks``. Adds these columns to ``base`` (whose ``_tf<i>`` instants it
-    consumes).
+    """One pass over the events, joined to their unit's start and success: for every behaviour ``_b_<name>``
+    (did X: 1 when the unit had the event in the window, else 0; how often: the days with it, then per week),
+    per event whether the unit had one before success (``_bf<j>``, 1 or 0) and at or after it (``_af<j>``),
+    since the start, and the first value of each event trait in ``picks``. Adds these columns to ``base``
+    (whose ``_tf<i>`` instants it consumes).
 
     The behaviours are discover's: "did X" and "days doing X" for events X of ``events``, over one window. One
     aggregate per unit, of a few bit sets (:func:`_bit_set`): which (event, day since the start's calendar day)
     pairs occur in the window, and which (event, before or after success) pairs occur; so neither a grouping per
-    unit and day nor a count per event and day is needed. Rows that count for nothing (outside the window, of
-    an event not scanned, of a unit without success, not at a trait's first instant) are dropped before it."""
+    unit and day nor a count per event and day is needed. Before it, only the rows that count are kept: at a
+    trait's first instant, or of a scanned event at or after the start (for a unit without success, inside the
+    window only)."""
     keep = [c for c in base.columns if not c.startswith("_tf")]
     if not behaviours and not picks:
         return base.select(*keep)
@@ -268,7 +279,8 @@ def _unit_pass(
     joined = e.join(anchor, e[ws.unit_key] == anchor._u)
     ts = joined.timestamp
     # each row's event as its index in `events` (null: not scanned), so that the tests below compare integers
-    index = ibis.cases(*((joined.event == name, j) for j, name in enumerate(events)), else_=ibis.null("int64"))
+    none = ibis.null("int64")
+    index = ibis.cases(*((joined.event == n, j) for j, n in enumerate(events)), else_=none) if events else none
     since = ts >= joined._start
     inside = (since & (ts < joined._start + days_interval(window))).fill_null(False)
     flags = {
@@ -291,9 +303,12 @@ def _unit_pass(
     per_unit = rows.group_by(rows._u).aggregate(**aggs)
     position = {name: j for j, name in enumerate(events)}
     columns: dict[str, ir.Value] = {}
-    for s in behaviours:
-        j = position[s.step.event]
-        columns[f"_b_{s.name}"] = sum(_bit(per_unit, "_d", j * days + d) for d in range(days)).cast("int64")
+    for s in behaviours:  # did: any day with the event (one test per word); how often: the days, one test each
+        low = position[s.step.event] * days
+        if s.kind == "frequency":
+            columns[f"_b_{s.name}"] = sum(_bit(per_unit, "_d", low + d) for d in range(days)).cast("int64")
+        else:
+            columns[f"_b_{s.name}"] = _any_bit(per_unit, "_d", low, low + days)
     for j in range(len(events)):
         columns[f"_bf{j}"], columns[f"_af{j}"] = _bit(per_unit, "_t", 2 * j), _bit(per_unit, "_t", 2 * j + 1)
     columns.update({c: per_unit[c] for c in picks})

@@ -38,8 +38,8 @@ def trait_profile(ws: Workshop, units: int | None = None, on_events: Sequence[st
     an event column, the share of its values recorded on those events (discover leaves out a trait that only
     exists once a unit has succeeded), counted in the same aggregate.
     """
-    if units is None:
-        units = int(ws.unit_events[ws.unit_key].nunique().to_pyarrow().as_py() or 0)
+    if units is None:  # every unit with an event: the unit table's rows (kept), not a count of distinct ids
+        units = int(ws.unit_table(traits=[], include_unstarted=True).count().to_pyarrow().as_py() or 0)
     rows = []
     sources: list[tuple[str, ir.Table, list[str]]] = []
     table = ws.trait_table

@@ -42,7 +42,8 @@ class MappedEvents:
 
     Text ids that say "no id" (``NULL``, ``nan``, blanks: :func:`missing_id`) are null in :attr:`table`. Their
     spellings are looked up once among the ids' distinct values (:func:`placeholder_ids`, a grouping of every
-    event), and only when a query reads ids from :attr:`table`: a query that reads no id, or that matches ids
+    event): up front with an identity rule (its ids are coalesced), else only when :attr:`table` is first
+    built for a query that reads ids from it. A query that reads no id, or that matches ids
     to units and drops missing ones after its own grouping (the unit table), reads
     :attr:`table_with_placeholder_ids` and never pays for the lookup.
     """

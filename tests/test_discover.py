@@ -240,3 +240,28 @@ def test_unit_pass_bit_sets_match_pandas(behaviour_days):
         after = mine[mine.timestamp >= mine.won].user_id.unique()
         assert got[f"_bf{j}"].tolist() == got.index.isin(before).astype(int).tolist()
         assert got[f"_af{j}"].tolist() == got.index.isin(after).astype(int).tolist()
+
+
+def test_a_trait_recorded_on_the_start_event_is_known_from_the_start():
+    """Only the success events make an event column a leak ("recorded on the success event"): a channel recorded
+    on the signup a unit starts from is known before anyone succeeds, and is scanned."""
+    from segworkshop.discover import candidate_segments
+
+    rng = np.random.default_rng(2)
+    n = 600
+    ids = np.array([f"s{i:04d}" for i in range(n)])
+    first = pd.Timestamp("2026-01-05") + pd.to_timedelta(rng.integers(0, 20 * 86400, n), unit="s")
+    channel = rng.choice(["ads", "organic", "referral"], n)
+    won = rng.random(n) < 0.3
+    rows = [
+        pd.DataFrame({"user_id": ids, "event": "visit", "timestamp": first}),
+        pd.DataFrame({"user_id": ids, "event": "signup", "timestamp": first + pd.Timedelta(hours=1), "channel": channel}),
+        pd.DataFrame({"user_id": ids[won], "event": "purchase", "timestamp": first[won] + pd.Timedelta(days=2)}),
+        pd.DataFrame({"user_id": ids[won], "event": "purchase", "timestamp": first[won] + pd.Timedelta(days=60),
+                      "order": rng.gamma(2, 20, won.sum())}),
+    ]  # fmt: skip
+    events = pd.concat(rows, ignore_index=True)
+    success = {"event": "purchase", "start": "signup", "within_days": 14}
+    segments, excluded, _ = candidate_segments(Workshop.from_dict({"data": {"events": events}, "success": success}))
+    assert "channel" in {s.name for s in segments} and "channel" not in excluded
+    assert excluded.get("order") == "recorded on the success event"
