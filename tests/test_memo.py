@@ -23,9 +23,9 @@ def _counting(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
     real = compare_module.count_segments
 
-    def counted(table, names, with_pairs):
+    def counted(table, names, with_pairs, **options):
         calls.append(",".join(names))
-        return real(table, names, with_pairs)
+        return real(table, names, with_pairs, **options)
 
     monkeypatch.setattr(compare_module, "count_segments", counted)
     return calls
