@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 from . import privacy, stats
-from .engine import keeps_tables
 from .errors import DataError, did_you_mean, listing
 from .memo import per_state
 from .population import LEFT_OUT, Population, data_end, landmark_sentence, period_judged, population, require_window
@@ -198,7 +197,7 @@ def compare(
     table = segment_table(ws, segments)
     names = [s.name for s in segments]
     # the crossed cells first only when a second read of the table is cheap (the kept unit table, no behaviour)
-    cheap = ws.keep_unit_tables and keeps_tables(ws.con) and not any(s.behavioural for s in segments)
+    cheap = ws.unit_tables_kept and not any(s.behavioural for s in segments)
     counts = count_segments(table, names, strata and len(names) > 1, crossed=cheap)
     singles, pairs = counts.singles, counts.pairs
     baseline = {"units": pop.mature, "successes": pop.successes, "rate": pop.rate}
@@ -302,9 +301,9 @@ def count_segments(table: ir.Table, names: list[str], with_pairs: bool, crossed:
     (:func:`_crossed_counts`), and every single and pair is summed from those cells; past :data:`JOINT_CELLS`
     cells, a second round trip asks one ``group_by`` per segment and per pair, so a caller whose ``table`` is
     costly to read twice (not kept in the engine, or joined to the events) passes ``crossed=False``. Either
-    way the rows fetched are bounded by the segments' values, never by the units. Values marked :data:`LEFT_OUT` (a behaviour's landmark) are counted in ``left_out`` and
-    dropped from the comparisons, pairs included: a unit not compared on a behaviour is in no table that
-    stratifies by it.
+    way the rows fetched are bounded by the segments' values, never by the units. Values marked
+    :data:`LEFT_OUT` (a behaviour's landmark) are counted in ``left_out`` and dropped from the comparisons,
+    pairs included: a unit not compared on a behaviour is in no table that stratifies by it.
     """
     df = _crossed_counts(table, names) if with_pairs and crossed else None
     if df is None:
@@ -337,7 +336,6 @@ def _crossed_counts(table: ir.Table, names: list[str]) -> pd.DataFrame | None:
     cells = crossed.limit(JOINT_CELLS + 1).to_pandas()
     if len(cells) > JOINT_CELLS:
         return None
-    cells["successes"] = cells["successes"].fillna(0)
     parts = []
     for i, a in enumerate(names):
         for b in [None, *names[i + 1 :]]:
@@ -366,11 +364,10 @@ def _grouped_counts(table: ir.Table, names: list[str], with_pairs: bool) -> pd.D
                     .aggregate(units=table.count(), successes=hits)
                     .mutate(segment=ibis.literal(a), other=ibis.literal(b))
                 )
-    columns = COUNT_COLUMNS
     query = (
-        ibis.union(*[p.select(*columns) for p in parts], distinct=False)
+        ibis.union(*[p.select(*COUNT_COLUMNS) for p in parts], distinct=False)
         if len(parts) > 1
-        else parts[0].select(*columns)
+        else parts[0].select(*COUNT_COLUMNS)
     )
     return query.to_pandas()
 

@@ -43,9 +43,9 @@ class MappedEvents:
     Text ids that say "no id" (``NULL``, ``nan``, blanks: :func:`missing_id`) are null in :attr:`table`. Their
     spellings are looked up once among the ids' distinct values (:func:`placeholder_ids`, a grouping of every
     event): up front with an identity rule (its ids are coalesced), else only when :attr:`table` is first
-    built for a query that reads ids from it. A query that reads no id, or that matches ids
-    to units and drops missing ones after its own grouping (the unit table), reads
-    :attr:`table_with_placeholder_ids` and never pays for the lookup.
+    built for a query that reads ids from it. A query that reads no id, or that matches ids to units and drops
+    missing ones after its own grouping (the unit table), reads ``with_columns(keep_placeholders=True)``, where
+    an id that says "no id" may still be text such as ``NULL``, and never pays for the lookup.
     """
 
     raw: ir.Table  # the table as read
@@ -72,16 +72,6 @@ class MappedEvents:
             self._table = self.with_columns()
         return self._table
 
-    @property
-    def table_with_placeholder_ids(self) -> ir.Table:
-        """The events with text ids as exported: an id that says "no id" may still be text such as ``NULL``."""
-        return self.with_columns(keep_placeholders=True)
-
-    @property
-    def ids_checked(self) -> bool:
-        """Whether every id of :attr:`table_with_placeholder_ids` is already null where it says "no id"."""
-        return self.placeholders is not None or not self.id_fields
-
     def _columns(self, keep_placeholders: bool) -> dict[str, ir.Value]:
         if keep_placeholders or not self.id_fields:
             return self.columns
@@ -92,7 +82,7 @@ class MappedEvents:
 
     def with_columns(self, extra: Mapping[str, ir.Value] | None = None, *, keep_placeholders: bool = False) -> ir.Table:
         """The canonical events with ``extra`` columns (expressions over ``raw``) added; ``keep_placeholders``:
-        text ids as exported (see :attr:`table_with_placeholder_ids`)."""
+        text ids as exported (see the class docstring)."""
         rows = self.raw if self.calls is None else self.raw.filter(self.calls)
         events = rows.select(**self._columns(keep_placeholders), **dict(extra or {}), **self.hidden)
         return events if self.links is None else stitch(events, self.links)

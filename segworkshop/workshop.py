@@ -132,11 +132,7 @@ class Workshop:
                 self._add_path(name)
         key = (keep_placeholders, tuple(self._paths))
         if key not in self._events:
-            if not self._paths:
-                mapped = self.mapped
-                self._events[key] = mapped.table_with_placeholder_ids if keep_placeholders else mapped.table
-            else:
-                self._events[key] = self.mapped.with_columns(self._paths, keep_placeholders=keep_placeholders)
+            self._events[key] = self.mapped.with_columns(self._paths, keep_placeholders=keep_placeholders)
         return self._events[key]
 
     def has_trait(self, name: str) -> bool:
@@ -306,13 +302,19 @@ class Workshop:
         there (:meth:`_kept_unit_table`): every later question reads a table of one row per unit instead of
         the events."""
         from_events, from_table = self._resolve_traits(traits)
-        if self.keep_unit_tables and first_values and keeps_tables(self.con):
+        if first_values and self.unit_tables_kept:
             return self._kept_unit_table(from_events, from_table, include_unstarted)
         return self._build_unit_table(from_events, from_table, include_unstarted, first_values)
 
     # Every analysis asks for the unit table (population, the id-like check, the counts: three passes over the
     # events for one `compare`), so it is built once and kept; False builds it from the events every time.
     keep_unit_tables = True
+
+    @property
+    def unit_tables_kept(self) -> bool:
+        """Whether the unit table is kept in the engine (:attr:`keep_unit_tables`, on an engine that keeps
+        tables): then every later question reads one row per unit, not the events."""
+        return self.keep_unit_tables and keeps_tables(self.con)
 
     def _build_unit_table(
         self, from_events: list[str], from_table: list[str], include_unstarted: bool, first_values: bool
@@ -323,11 +325,10 @@ class Workshop:
             unit_traits = t.select(self.unit_key, *from_table)
         # grouped by the ids as exported, units whose id says "no id" dropped after (build_unit_table): the
         # events' placeholder ids are never looked up for it
-        checked = self.mapped.ids_checked
         return build_unit_table(
-            self.unit_events if checked else self.unit_events_with_placeholder_ids,
+            self.unit_events_with_placeholder_ids,
             self.config.success,
-            drop_missing_ids=not checked,
+            drop_missing_ids=True,
             unit_key=self.unit_key,
             event_traits=from_events,
             unit_traits=unit_traits,
